@@ -1,0 +1,217 @@
+"""What each command does; bot.cli parses arguments and reports errors."""
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import json
+import signal
+import sys
+from dataclasses import asdict
+
+from bot import accounts, demo, flowcheck, importer
+from bot.clock import utcnow
+from bot.db.migrate import upgrade
+from bot.services import build_services, load_packaged_lexicons
+from bot.settings import Settings
+from flows.understand import understand as classify
+from scheduler.plan import load_default_plan
+from scheduler.tick import tick as one_tick
+
+
+class CommandError(Exception):
+    """A command that could not do its work; the message is the one line shown."""
+
+
+async def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    """Apply the migrations (Alembic runs its own event loop, so in a thread)."""
+    await asyncio.to_thread(upgrade, settings.database_url)
+    return 0
+
+
+async def serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve the web app with the outbox sender and, unless turned off, the scheduler."""
+    import uvicorn
+
+    from bot.app import build_app
+
+    await asyncio.to_thread(upgrade, settings.database_url)
+    services = build_services(settings, worker_id=f"web-{args.port}")
+    app = build_app(services, scheduler=not args.no_scheduler)
+    if args.telegram_polling:
+        from bot.channels.polling import poll_forever
+
+        app.state.polling = asyncio.create_task(
+            poll_forever(services.conversations, services.outbox)
+        )
+    print(f"returnee-bot: dashboard at http://{args.host}:{args.port}/", flush=True)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=True,
+        server_header=False,
+    )
+    await uvicorn.Server(config).serve()
+    return 0
+
+
+async def worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the scheduler timer and the outbox sender until stopped."""
+    import os
+
+    from scheduler.runner import build_scheduler
+
+    services = build_services(settings, worker_id=f"worker-{os.getpid()}")
+    timer = build_scheduler(
+        services.unit_of_work, services.conversations, services.outbox, load_default_plan(), utcnow
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    timer.start()
+    sender = asyncio.create_task(services.outbox.run(clock=utcnow))
+    await stop.wait()
+    timer.shutdown(wait=False)
+    sender.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sender
+    await services.close()
+    return 0
+
+
+async def tick(settings: Settings, args: argparse.Namespace) -> int:
+    """Run one scheduler pass at --now and drain the outbox once; print a JSON summary."""
+    services = build_services(settings, worker_id="tick")
+    try:
+        summary = await one_tick(
+            services.unit_of_work,
+            services.conversations,
+            services.outbox,
+            load_default_plan(),
+            now=args.now or utcnow(),
+        )
+    finally:
+        await services.close()
+    out = asdict(summary)
+    print(
+        json.dumps(
+            {
+                k: out[k]
+                for k in (
+                    "planned",
+                    "due",
+                    "sent",
+                    "failed",
+                    "skipped",
+                    "deferred",
+                    "timed_out",
+                    "reasons",
+                )
+            }
+        )
+    )
+    return 0
+
+
+async def demo_load(settings: Settings, args: argparse.Namespace) -> int:
+    """Load the demo programme (idempotent)."""
+    services = build_services(settings)
+    try:
+        async with services.unit_of_work() as db:
+            created = await demo.load(db, now=utcnow())
+    finally:
+        await services.close()
+    print(f"demo: {created}" if created else "demo: already loaded")
+    return 0
+
+
+async def users_add(settings: Settings, args: argparse.Namespace) -> int:
+    """Create a dashboard account; the password comes from stdin or a prompt."""
+    password = (
+        sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
+    )
+    services = build_services(settings)
+    try:
+        async with services.unit_of_work() as db:
+            await accounts.add_user(db, args.email, args.role, password, now=utcnow())
+    except accounts.AccountError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        await services.close()
+    print(f"created {args.role} {args.email.strip().lower()}", file=sys.stderr)
+    return 0
+
+
+async def tokens_create(settings: Settings, args: argparse.Namespace) -> int:
+    """Print a new API token alone on one line."""
+    services = build_services(settings)
+    try:
+        async with services.unit_of_work() as db:
+            token = await accounts.create_token(db, args.name, now=utcnow())
+    finally:
+        await services.close()
+    print(token)
+    return 0
+
+
+async def import_returnees(settings: Settings, args: argparse.Namespace) -> int:
+    """Validate every row; import all of them, or none if any is invalid."""
+    services = build_services(settings)
+    try:
+        report = await importer.import_file(
+            services.unit_of_work, args.file, dry_run=args.dry_run, now=utcnow()
+        )
+    except importer.ImportFileError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        await services.close()
+    for problem in report.errors:
+        print(problem, file=sys.stderr)
+    verb = "would import" if args.dry_run else "imported"
+    if report.errors:
+        print(f"{len(report.errors)} invalid row(s): nothing imported", file=sys.stderr)
+        return 1
+    print(f"{verb} {report.valid} returnee(s)")
+    return 0
+
+
+async def understand(settings: Settings, args: argparse.Namespace) -> int:
+    """Classify one reply per stdin line, one JSON object per stdout line."""
+    lexicons = load_packaged_lexicons()
+    for line in sys.stdin:
+        text = line.rstrip("\n")
+        result = classify(text, lexicons=lexicons, question=args.question, lang=args.lang)
+        print(
+            json.dumps(
+                {
+                    "text": text,
+                    "intent": result.intent,
+                    "score": result.score,
+                    "confidence": round(result.confidence, 3),
+                },
+                ensure_ascii=False,
+            ),
+            flush=True,
+        )
+    return 0
+
+
+async def flows_check(settings: Settings, args: argparse.Namespace) -> int:
+    """Validate flows and translations; list the problems and exit 1 if any."""
+    report = flowcheck.check()
+    for line in report.info:
+        print(line)
+    for problem in report.problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    print(f"{len(report.problems)} problem(s)", file=sys.stderr if report.problems else sys.stdout)
+    return 1 if report.problems else 0
+
+
+async def simulate(settings: Settings, args: argparse.Namespace) -> int:
+    """Chat with the invitation flow in the terminal, on a throwaway in-memory database."""
+    from bot.terminal_sim import run
+
+    return await run(lang=args.lang, channel=args.channel)

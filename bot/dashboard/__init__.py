@@ -1,0 +1,1 @@
+"""The caseworker dashboard: server-rendered pages, French first."""

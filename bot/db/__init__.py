@@ -1,0 +1,1 @@
+"""The database: models, types, sessions and queries; only this package imports SQLAlchemy."""

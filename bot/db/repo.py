@@ -1,0 +1,127 @@
+"""Query functions per aggregate. They take an AsyncSession and never commit."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import (
+    Address,
+    Alert,
+    Checkin,
+    Conversation,
+    Enrollment,
+    InboundReceipt,
+    Message,
+    OutboxItem,
+    Returnee,
+    ScheduledSend,
+    Workshop,
+)
+
+
+async def claim_receipt(db: AsyncSession, source: str, external_id: str, now: datetime) -> bool:
+    """Record a provider id; False when it was already processed (a retry or a replay)."""
+    try:
+        async with db.begin_nested():
+            db.add(InboundReceipt(source=source, external_id=external_id, created_at=now))
+            await db.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def address_of(db: AsyncSession, channel: str, address: str) -> Address | None:
+    """Find the channel address (through its blind index)."""
+    result = await db.execute(
+        select(Address).where(Address.channel == channel, Address.address_index == address)
+    )
+    return result.scalar_one_or_none()
+
+
+async def address_for(db: AsyncSession, returnee_id: int, channel: str) -> Address | None:
+    """Return a returnee's address on a channel."""
+    result = await db.execute(
+        select(Address).where(Address.returnee_id == returnee_id, Address.channel == channel)
+    )
+    return result.scalars().first()
+
+
+async def conversation_of(db: AsyncSession, returnee_id: int) -> Conversation | None:
+    """Return the returnee's conversation row, locked for this transaction where supported."""
+    result = await db.execute(
+        select(Conversation).where(Conversation.returnee_id == returnee_id).with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def enrollment(db: AsyncSession, enrollment_id: int) -> Enrollment | None:
+    """Return an enrollment by id."""
+    return await db.get(Enrollment, enrollment_id)
+
+
+async def workshop(db: AsyncSession, workshop_id: int) -> Workshop | None:
+    """Return a workshop by id."""
+    return await db.get(Workshop, workshop_id)
+
+
+async def returnee(db: AsyncSession, returnee_id: int) -> Returnee | None:
+    """Return a returnee by id."""
+    return await db.get(Returnee, returnee_id)
+
+
+async def open_alert(db: AsyncSession, returnee_id: int, kind: str) -> Alert | None:
+    """Return the returnee's open alert of a kind, so a repeat does not pile up duplicates."""
+    result = await db.execute(
+        select(Alert).where(
+            Alert.returnee_id == returnee_id, Alert.kind == kind, Alert.status == "open"
+        )
+    )
+    return result.scalars().first()
+
+
+async def cancel_planned(
+    db: AsyncSession,
+    returnee_id: int,
+    *,
+    reason: str,
+    now: datetime,
+    enrollment_id: int | None = None,
+) -> int:
+    """Cancel what is still planned for a returnee (or one enrollment of theirs)."""
+    query = update(ScheduledSend).where(
+        ScheduledSend.returnee_id == returnee_id, ScheduledSend.status == "planned"
+    )
+    if enrollment_id is not None:
+        query = query.where(ScheduledSend.enrollment_id == enrollment_id)
+    result = await db.execute(query.values(status="cancelled", reason=reason, decided_at=now))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def latest_checkin(db: AsyncSession, returnee_id: int) -> Checkin | None:
+    """Return the returnee's latest check-in."""
+    result = await db.execute(
+        select(Checkin)
+        .where(Checkin.returnee_id == returnee_id)
+        .order_by(Checkin.created_at.desc(), Checkin.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def messages_of(db: AsyncSession, returnee_id: int) -> Sequence[Message]:
+    """Return a returnee's messages, oldest first."""
+    result = await db.execute(
+        select(Message)
+        .where(Message.returnee_id == returnee_id)
+        .order_by(Message.created_at, Message.id)
+    )
+    return result.scalars().all()
+
+
+async def outbox_for_message(db: AsyncSession, message_id: int) -> OutboxItem | None:
+    """Return the outbox row of a message."""
+    result = await db.execute(select(OutboxItem).where(OutboxItem.message_id == message_id))
+    return result.scalar_one_or_none()

@@ -1,0 +1,220 @@
+"""The outbox sender: claim due rows, deliver them through the channels, retry or fail visibly."""
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import repo
+from bot.db.models import Message, OutboxItem, Returnee
+from bot.db.session import UnitOfWork
+from bot.effects import raise_alert
+from bot.ports import Channel, ChannelError, OutboundMessage
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+MAX_ATTEMPTS = 5
+STALE_CLAIM = timedelta(minutes=5)  # a claim older than this belonged to a worker that died
+
+
+def backoff(attempt: int, *, rng: random.Random | None = None) -> timedelta:
+    """Return the wait before retry `attempt`: exponential with full jitter, capped at 30 min."""
+    ceiling = min(1800.0, 5.0 * 2 ** (attempt - 1))
+    return timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
+
+
+@dataclass
+class DrainResult:
+    """Counts of one drain of the outbox."""
+
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+
+
+@dataclass
+class Outbox:
+    """Delivers outbox rows; several workers may drain at once (claims use SKIP LOCKED)."""
+
+    unit_of_work: UnitOfWork
+    channels: Mapping[str, Channel]
+    worker_id: str = "worker"
+    batch: int = 50
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self) -> None:
+        """Tell the sender task there is work (called after a commit)."""
+        self._wake.set()
+
+    async def run(self, *, clock: Clock, idle_seconds: float = 1.0) -> None:
+        """Drain forever: on a wake-up, or every idle_seconds for retries that come due."""
+        await self.reconcile(now=clock())
+        while True:
+            try:
+                await self.drain(now=clock())
+            except Exception:  # the sender must outlive a database hiccup; logged, retried
+                log.exception("outbox drain failed; retrying")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=idle_seconds)
+
+    async def reconcile(self, *, now: datetime) -> int:
+        """After a crash: put rows left "sending" back to pending, and say so in their record."""
+        async with self.unit_of_work() as db:
+            result = await db.execute(
+                update(OutboxItem)
+                .where(OutboxItem.status == "sending", OutboxItem.claimed_at < now - STALE_CLAIM)
+                .values(
+                    status="pending",
+                    claimed_at=None,
+                    next_attempt_at=now,
+                    last_error="in flight at a crash: may have been sent once already",
+                )
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def drain(self, *, now: datetime, limit: int | None = None) -> DrainResult:
+        """Send every row due at `now`; return what happened."""
+        total = DrainResult()
+        while limit is None or total.sent + total.failed + total.retried < limit:
+            claimed = await self._claim(now)
+            if not claimed:
+                break
+            for item_id in claimed:
+                outcome = await self._deliver(item_id, now=now)
+                setattr(total, outcome, getattr(total, outcome) + 1)
+        return total
+
+    async def _claim(self, now: datetime) -> list[int]:
+        async with self.unit_of_work() as db:
+            query = (
+                select(OutboxItem.id)
+                .where(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now)
+                .order_by(OutboxItem.id)
+                .limit(self.batch)
+                .with_for_update(skip_locked=True)
+            )
+            ids = list((await db.execute(query)).scalars())
+            if ids:
+                await db.execute(
+                    update(OutboxItem)
+                    .where(OutboxItem.id.in_(ids), OutboxItem.status == "pending")
+                    .values(status="sending", claimed_at=now, claimed_by=self.worker_id)
+                )
+            return ids
+
+    async def _deliver(self, item_id: int, *, now: datetime) -> str:
+        async with self.unit_of_work() as db:
+            item = await db.get(OutboxItem, item_id)
+            message = await db.get(Message, item.message_id) if item else None
+            returnee = (
+                await repo.returnee(db, message.returnee_id)
+                if message and message.returnee_id
+                else None
+            )
+            if item is None or message is None or returnee is None:
+                return "failed"
+            outbound = await _outbound(db, item, message, returnee)
+        if outbound is None:
+            return await self._finish(
+                item_id,
+                now=now,
+                error=ChannelError("no address on this channel", code="no_address", permanent=True),
+            )
+        channel = self.channels.get(item.channel)
+        if channel is None:
+            return await self._finish(
+                item_id,
+                now=now,
+                error=ChannelError(
+                    f"channel {item.channel} is not configured", code="no_channel", permanent=True
+                ),
+            )
+        try:
+            result = await channel.send(outbound)
+        except ChannelError as error:
+            return await self._finish(item_id, now=now, error=error)
+        return await self._finish(
+            item_id, now=now, provider_id=result.provider_id, status=result.status
+        )
+
+    async def _finish(
+        self,
+        item_id: int,
+        *,
+        now: datetime,
+        provider_id: str | None = None,
+        status: str = "sent",
+        error: ChannelError | None = None,
+    ) -> str:
+        async with self.unit_of_work() as db:
+            item = await db.get(OutboxItem, item_id)
+            assert item is not None  # claimed by us a moment ago
+            message = await db.get(Message, item.message_id)
+            assert message is not None
+            item.attempts += 1
+            if error is None:
+                item.status, message.status, message.provider_id = "sent", status, provider_id
+                message.updated_at = now
+                return "sent"
+            item.last_error = str(error)[:255]
+            if error.permanent or item.attempts >= MAX_ATTEMPTS:
+                item.status, message.status, message.error_code = "failed", "failed", error.code
+                await _after_failure(db, message, error, now=now)
+                return "failed"
+            wait = (
+                timedelta(seconds=error.retry_after)
+                if error.retry_after
+                else backoff(item.attempts)
+            )
+            item.status, item.next_attempt_at, item.claimed_at = "pending", now + wait, None
+            return "retried"
+
+
+async def _outbound(
+    db: AsyncSession, item: OutboxItem, message: Message, returnee: Returnee
+) -> OutboundMessage | None:
+    address = await repo.address_for(db, returnee.id, item.channel)
+    if address is None:
+        return None
+    choices = tuple((c["id"], c["label"]) for c in message.choices or [])
+    return OutboundMessage(
+        channel=item.channel,
+        address=address.address,
+        text=message.text,
+        choices=choices,
+        idempotency_key=item.idempotency_key,
+        language=returnee.language,
+    )
+
+
+async def _after_failure(
+    db: AsyncSession, message: Message, error: ChannelError, *, now: datetime
+) -> None:
+    """A failed message is visible to caseworkers; a dead number or a block is acted on."""
+    returnee = await repo.returnee(db, message.returnee_id) if message.returnee_id else None
+    if returnee is None:
+        return
+    if error.opted_out:
+        address = await repo.address_for(db, returnee.id, message.channel)
+        if address is not None:
+            address.opted_out = True
+        if returnee.channel == message.channel:
+            returnee.opted_out = True
+        await repo.cancel_planned(db, returnee.id, reason="blocked_or_stop", now=now)
+        return
+    kind = "undeliverable"
+    await raise_alert(
+        db,
+        returnee,
+        kind=kind,
+        priority=4 if error.dead_address else 5,
+        reason=f"message could not be delivered ({error.code})",
+        now=now,
+    )

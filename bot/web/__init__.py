@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the dashboard, the API and the webhooks."""

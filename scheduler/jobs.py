@@ -1,0 +1,338 @@
+"""Scheduler passes: plan what is owed, dispatch what is due, time out silent waits."""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.conversation import Conversations
+from bot.db import repo
+from bot.db.models import Conversation, Enrollment, Returnee, ScheduledSend, Workshop
+from bot.db.session import UnitOfWork
+from bot.effects import Turn
+from scheduler import policy
+from scheduler.plan import PlanConfig, PlannedSend, wellbeing_sends, workshop_sends
+
+log = logging.getLogger(__name__)
+ACTIVE_ENROLLMENT = ("invited", "confirmed", "unsure")
+DEFER = timedelta(minutes=15)  # look again this much later while a returnee is mid-answer
+WELLBEING_HORIZON = timedelta(days=1)  # plan check-ins a day ahead; the pass runs every minute
+# purpose -> (flow id, entry for someone who already confirmed)
+PURPOSE_FLOWS = {
+    "invitation": ("invitation", None),
+    "reminder": ("reminder", "notice"),
+    "attendance_check": ("attendance", None),
+    "wellbeing_checkin": ("wellbeing", None),
+    "reschedule": ("reschedule", None),
+    "cancellation": ("cancellation", None),
+}
+NOTICES = {"reschedule", "cancellation"}  # they go out to enrollments the change just ended
+
+
+@dataclass
+class PassSummary:
+    """What one scheduler pass did; printed as the tick's JSON line."""
+
+    planned: int = 0
+    due: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    timed_out: int = 0
+    deferred: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str) -> None:
+        """Count a send that will not go out, by reason."""
+        self.skipped += 1
+        key = reason.split(":")[0]
+        self.reasons[key] = self.reasons.get(key, 0) + 1
+
+
+def _row(
+    send: PlannedSend,
+    decision: policy.Decision,
+    *,
+    returnee_id: int,
+    enrollment_id: int | None,
+    key: str,
+    now: datetime,
+) -> ScheduledSend:
+    skipped = isinstance(decision, policy.Skip)
+    return ScheduledSend(
+        key=key,
+        returnee_id=returnee_id,
+        enrollment_id=enrollment_id,
+        purpose=send.purpose,
+        due_at=send.due_at,
+        send_at=send.due_at if skipped else decision.at,  # type: ignore[union-attr]
+        not_after=send.not_after,
+        status="skipped" if skipped else "planned",
+        reason=decision.reason,
+        decided_at=now if skipped else None,
+        created_at=now,
+    )
+
+
+async def plan_enrollments(
+    db: AsyncSession,
+    config: PlanConfig,
+    *,
+    now: datetime,
+    rows: Sequence[tuple[Enrollment, Workshop, Returnee]],
+    summary: PassSummary,
+    flows_known: set[str],
+) -> None:
+    """Write the planned sends of these enrollments for their workshop's current version."""
+    for enrollment, workshop, returnee in rows:
+        tz = policy.timezone_for(returnee.country, returnee.timezone or workshop.timezone, config)
+        for send in workshop_sends(
+            config,
+            enrolled_at=enrollment.created_at,
+            starts_at=workshop.starts_at,
+            ends_at=workshop.ends_at,
+            tz=tz,
+        ):
+            if PURPOSE_FLOWS[send.purpose][0] not in flows_known:
+                continue
+            decision = policy.resolve(send, tz=tz, country=returnee.country, config=config, now=now)
+            key = f"e{enrollment.id}:v{workshop.version}:{send.key}"
+            db.add(
+                _row(
+                    send,
+                    decision,
+                    returnee_id=returnee.id,
+                    enrollment_id=enrollment.id,
+                    key=key,
+                    now=now,
+                )
+            )
+            summary.planned += 1
+            if isinstance(decision, policy.Skip):
+                summary.skip(decision.reason)
+        enrollment.planned_version = workshop.version
+
+
+async def plan_pass(
+    uow: UnitOfWork,
+    config: PlanConfig,
+    *,
+    now: datetime,
+    summary: PassSummary,
+    flows_known: set[str],
+    batch: int = 2000,
+) -> None:
+    """Plan every enrollment not yet planned for its workshop's version, and due check-ins."""
+    while True:
+        async with uow() as db:
+            query = (
+                select(Enrollment, Workshop, Returnee)
+                .join(Workshop, Workshop.id == Enrollment.workshop_id)
+                .join(Returnee, Returnee.id == Enrollment.returnee_id)
+                .where(
+                    Workshop.status == "scheduled",
+                    Enrollment.status.in_(ACTIVE_ENROLLMENT),
+                    or_(
+                        Enrollment.planned_version.is_(None),
+                        Enrollment.planned_version != Workshop.version,
+                    ),
+                )
+                .order_by(Enrollment.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True, of=Enrollment)
+            )
+            rows = [tuple(r) for r in (await db.execute(query)).all()]
+            await plan_enrollments(
+                db,
+                config,
+                now=now,
+                rows=rows,
+                summary=summary,
+                flows_known=flows_known,
+            )
+        if len(rows) < batch:
+            break
+    if "wellbeing" in flows_known:
+        await _plan_wellbeing(uow, config, now=now, summary=summary)
+
+
+async def _plan_wellbeing(
+    uow: UnitOfWork, config: PlanConfig, *, now: datetime, summary: PassSummary
+) -> None:
+    horizon = now + WELLBEING_HORIZON
+    async with uow() as db:
+        query = (
+            select(Returnee)
+            .where(
+                Returnee.first_enrolled_at.is_not(None),
+                Returnee.opted_out.is_(False),
+                Returnee.consent != "withdrawn",
+                or_(
+                    Returnee.wellbeing_planned_until.is_(None),
+                    Returnee.wellbeing_planned_until < horizon,
+                ),
+            )
+            .with_for_update(skip_locked=True)
+        )
+        for returnee in (await db.execute(query)).scalars():
+            tz = policy.timezone_for(returnee.country, returnee.timezone, config)
+            done = returnee.wellbeing_planned_until
+            for send in wellbeing_sends(
+                config,
+                first_enrolled_at=returnee.first_enrolled_at,  # type: ignore[arg-type]
+                tz=tz,
+                until=horizon,
+            ):
+                if done is not None and send.due_at <= done:
+                    continue
+                if send.not_after <= now:
+                    continue  # a check-in whose window passed before this returnee was planned
+                decision = policy.resolve(
+                    send, tz=tz, country=returnee.country, config=config, now=now
+                )
+                db.add(
+                    _row(
+                        send,
+                        decision,
+                        returnee_id=returnee.id,
+                        enrollment_id=None,
+                        key=f"r{returnee.id}:{send.key}",
+                        now=now,
+                    )
+                )
+                summary.planned += 1
+            returnee.wellbeing_planned_until = horizon
+
+
+async def dispatch_pass(
+    uow: UnitOfWork,
+    conversations: Conversations,
+    *,
+    now: datetime,
+    summary: PassSummary,
+    batch: int = 200,
+) -> None:
+    """Claim the sends due at `now` and start their flows; safe to run concurrently."""
+    while True:
+        async with uow() as db:
+            query = (
+                select(ScheduledSend)
+                .where(ScheduledSend.status == "planned", ScheduledSend.send_at <= now)
+                .order_by(ScheduledSend.send_at, ScheduledSend.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+            due = list((await db.execute(query)).scalars())
+            for send in due:
+                summary.due += 1
+                async with db.begin_nested():
+                    await _dispatch_one(db, conversations, send, now=now, summary=summary)
+        if len(due) < batch:
+            break
+
+
+async def _dispatch_one(
+    db: AsyncSession,
+    conversations: Conversations,
+    send: ScheduledSend,
+    *,
+    now: datetime,
+    summary: PassSummary,
+) -> None:
+    reason = await _why_not(db, send, now=now)
+    send.decided_at = now
+    if reason is not None:
+        send.status = "expired" if reason.startswith("expired") else "cancelled"
+        send.reason = reason
+        summary.skip(reason)
+        return
+    returnee = await db.get(Returnee, send.returnee_id)
+    enrollment = await db.get(Enrollment, send.enrollment_id) if send.enrollment_id else None
+    assert returnee is not None  # _why_not checked it
+    if await _busy_with_another(db, send):
+        # One question at a time: a returnee mid-answer is not interrupted by another flow.
+        send.send_at, send.decided_at = now + DEFER, None
+        summary.deferred += 1
+        summary.due -= 1
+        return
+    flow_id, confirmed_entry = PURPOSE_FLOWS[send.purpose]
+    entry = confirmed_entry if enrollment and enrollment.status == "confirmed" else None
+    fields = {"enrollment_id": str(enrollment.id)} if enrollment else {}
+    turn = Turn(
+        now=now,
+        key=f"sched:{send.key}",
+        purpose=send.purpose,
+        enrollment_id=enrollment.id if enrollment else None,
+    )
+    await conversations.start_flow(db, returnee, flow_id, turn=turn, fields=fields, at=entry)
+    send.status = "sent"
+
+
+async def _busy_with_another(db: AsyncSession, send: ScheduledSend) -> bool:
+    """True when the returnee is waiting on a question that belongs to something else."""
+    conversation = await repo.conversation_of(db, send.returnee_id)
+    if conversation is None or conversation.status != "waiting":
+        return False
+    waiting_for = conversation.session.get("fields", {}).get("enrollment_id")
+    return send.enrollment_id is None or waiting_for != str(send.enrollment_id)
+
+
+async def _why_not(db: AsyncSession, send: ScheduledSend, *, now: datetime) -> str | None:
+    """Return why a due send must not go out now, or None."""
+    if now > send.not_after:
+        return (
+            f"expired: due {send.send_at.isoformat()}, meaningless after "
+            f"{send.not_after.isoformat()}"
+        )
+    returnee = await db.get(Returnee, send.returnee_id)
+    if returnee is None or returnee.opted_out:
+        return "opted_out"
+    if returnee.consent == "withdrawn":
+        return "consent_withdrawn"
+    if send.enrollment_id is not None and send.purpose not in NOTICES:
+        enrollment = await db.get(Enrollment, send.enrollment_id)
+        if enrollment is None or enrollment.status not in ACTIVE_ENROLLMENT:
+            return f"enrollment_{enrollment.status if enrollment else 'gone'}"
+        workshop = await db.get(Workshop, enrollment.workshop_id)
+        if workshop is None or workshop.status != "scheduled":
+            return "workshop_cancelled"
+        if not send.key.startswith(f"e{enrollment.id}:v{workshop.version}:"):
+            return "stale: the workshop was rescheduled"
+    return None
+
+
+async def timeout_pass(
+    uow: UnitOfWork,
+    conversations: Conversations,
+    *,
+    now: datetime,
+    summary: PassSummary,
+    batch: int = 200,
+) -> None:
+    """Resume the runs whose wait got no answer before its timeout."""
+    async with uow() as db:
+        query = (
+            select(Conversation)
+            .where(Conversation.timeout_at <= now)
+            .order_by(Conversation.timeout_at)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        for conversation in (await db.execute(query)).scalars():
+            async with db.begin_nested():
+                await conversations.time_out(db, conversation, now=now)
+            summary.timed_out += 1
+
+
+async def cancel_stale(
+    db: AsyncSession, enrollment_ids: Sequence[int], *, reason: str, now: datetime
+) -> None:
+    """Cancel the planned sends of these enrollments (a workshop was rescheduled or cancelled)."""
+    await db.execute(
+        update(ScheduledSend)
+        .where(ScheduledSend.enrollment_id.in_(enrollment_ids), ScheduledSend.status == "planned")
+        .values(status="cancelled", reason=reason, decided_at=now)
+    )
