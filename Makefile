@@ -48,8 +48,9 @@ test: install check browser-deps
 i18n: install
 	$(BIN)/pybabel extract -F locales/babel.cfg -k pN_:1c,2 -k N_ --no-location --sort-output \
 	  --add-comments=NOTE --project returnee-bot -o locales/messages.pot .
-	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching
+	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d locales --statistics
+	find locales -name "*.mo" -delete  # the app reads the .po files; nothing built is kept
 
 bench: install
 	$(BIN)/python bench/run.py

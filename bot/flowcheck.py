@@ -19,7 +19,9 @@ from flows.model import Ask, Flow, SendText, Text
 from flows.validate import validate
 
 TRANSLATED = ("ar", "wo")  # French is the source language
-SMS_SEGMENT_BUDGET = 2
+# Segments one message may take, with its numbered options, as SMS. Arabic is UCS-2 (67
+# characters a segment): a question with four options cannot fit in two, so it gets three.
+SMS_SEGMENT_BUDGET = {"GSM-7": 2, "UCS-2": 3}
 PLURAL_FORMS = {
     "fr": "nplurals=2; plural=(n > 1);",
     "ar": "nplurals=6; plural=n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : "
@@ -48,14 +50,16 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def texts_of(flow: Flow) -> Iterator[tuple[str, Text]]:
-    """Yield (step id, text) for every translatable text of a flow."""
+def texts_of(flow: Flow) -> Iterator[tuple[str, Text, tuple[Text, ...]]]:
+    """Yield (step id, text, its option labels) for every translatable text of a flow."""
     for node in flow.nodes.values():
         for action in node.actions:
-            if isinstance(action, SendText | Ask):
-                yield node.id, action.text
+            if isinstance(action, SendText):
+                yield node.id, action.text, ()
             if isinstance(action, Ask):
-                yield from ((node.id, c.label) for c in action.choices)
+                labels = tuple(c.label for c in action.choices)
+                yield node.id, action.text, labels
+                yield from ((node.id, label, ()) for label in labels)
 
 
 def system_texts() -> list[Text]:
@@ -84,18 +88,20 @@ def check(locales_dir: Path = LOCALES_DIR, texts: dict[str, str] | None = None) 
     except FlowError as error:
         report.problems.append(str(error))
         return report
-    used: list[tuple[str, Text]] = []
+    used: list[tuple[str, Text, tuple[Text, ...]]] = []
     for flow in registry.values():
         report.problems.extend(validate(flow))
-        used.extend((f"{flow.source}: step {step!r}", t) for step, t in texts_of(flow))
-    used.extend(("bot/messages.py", t) for t in system_texts())
+        used.extend((f"{flow.source}: step {step!r}", t, o) for step, t, o in texts_of(flow))
+    used.extend(("bot/messages.py", t, ()) for t in system_texts())
     catalogs = {lang: load_catalog(lang, locales_dir) for lang in ("fr", *TRANSLATED)}
     _check_catalogs(catalogs, used, report)
     return report
 
 
 def _check_catalogs(
-    catalogs: dict[str, Catalog | None], used: list[tuple[str, Text]], report: Report
+    catalogs: dict[str, Catalog | None],
+    used: list[tuple[str, Text, tuple[Text, ...]]],
+    report: Report,
 ) -> None:
     for lang, catalog in catalogs.items():
         if catalog is None:
@@ -106,23 +112,30 @@ def _check_catalogs(
             report.problems.append(
                 f"locales/{lang}: Plural-Forms is {header!r}, expected {PLURAL_FORMS[lang]!r}"
             )
-        if lang == "fr":
-            continue
-        for where, text in used:
-            report.problems.extend(_check_one(catalog, lang, where, text))
-    for lang in ("fr", *TRANSLATED):
-        catalog = catalogs.get(lang)
-        for where, text in used:
-            rendered = _translated(catalog, text) if lang != "fr" else text.msgid
-            encoding, segments = gsm7_segments(rendered.format_map(_Sample(SAMPLE)))
-            if segments > SMS_SEGMENT_BUDGET:
-                report.problems.append(
-                    f"{where}: the {lang} text takes {segments} SMS "
-                    f"segments ({encoding}); the budget is "
-                    f"{SMS_SEGMENT_BUDGET}: {text.msgid[:40]!r}"
-                )
-            elif text.context != "choice":
-                report.info.append(f"{lang} {encoding} {segments} segment(s): {where}")
+        if lang != "fr":
+            for where, text, _ in used:
+                report.problems.extend(_check_one(catalog, lang, where, text))
+        for where, text, options in used:
+            if text.context != "choice":
+                _check_size(report, catalog, lang, where, text, options)
+
+
+def _check_size(
+    report: Report, catalog: Catalog, lang: str, where: str, text: Text, options: tuple[Text, ...]
+) -> None:
+    """Count the SMS segments of a text as sent: placeholders filled, options numbered."""
+    body = _translated(catalog, text).format_map(_Sample(SAMPLE))
+    lines = [f"{n}. {_translated(catalog, o)}" for n, o in enumerate(options, start=1)]
+    rendered = "\n".join([("\u200f" if lang == "ar" else "") + body, *lines])
+    encoding, segments = gsm7_segments(rendered)
+    budget = SMS_SEGMENT_BUDGET[encoding]
+    if segments > budget:
+        report.problems.append(
+            f"{where}: the {lang} text takes {segments} SMS segments "
+            f"({encoding}, budget {budget}): {text.msgid[:40]!r}"
+        )
+    else:
+        report.info.append(f"{lang} {encoding} {segments} segment(s): {where}")
 
 
 def _plural_header(catalog: Catalog) -> str:
@@ -130,12 +143,13 @@ def _plural_header(catalog: Catalog) -> str:
     return re.sub(r"\s+", " ", str(raw)).strip()
 
 
-def _translated(catalog: Catalog | None, text: Text) -> str:
-    message = catalog.get(text.msgid, context=text.context) if catalog else None
+def _translated(catalog: Catalog, text: Text) -> str:
+    message = catalog.get(text.msgid, context=text.context)
     return str(message.string) if message is not None and message.string else text.msgid
 
 
 def _check_one(catalog: Catalog, lang: str, where: str, text: Text) -> Iterator[str]:
+    """Report a missing, fuzzy or placeholder-changing translation."""
     message = catalog.get(text.msgid, context=text.context)
     label = f"{where}: {lang} translation of {text.msgid[:50]!r}"
     if message is None or not message.string:

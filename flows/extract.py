@@ -27,6 +27,8 @@ def _walk(node: yaml.Node, flow_id: str) -> Iterator[Message]:
     elif isinstance(node, yaml.MappingNode):
         notes = [v.value for k, v in node.value if k.value == "note"]
         for key, value in node.value:
+            if key.value == "exits":  # exit names ("text", "yes") are not texts
+                continue
             if key.value in TEXT_KEYS and isinstance(value, yaml.ScalarNode):
                 context = TEXT_KEYS[key.value] or flow_id
                 yield value.start_mark.line + 1, "pgettext", (context, value.value), notes

@@ -8,6 +8,7 @@ from bot.clock import utcnow
 from bot.dashboard.templating import page
 from bot.db import repo
 from bot.db.models import Returnee
+from bot.db.session import UnitOfWork
 from bot.ports import InboundMessage
 from bot.web.security import csrf_ok
 
@@ -30,9 +31,9 @@ async def simulator(request: Request, returnee: int | None = None) -> Response:
         people = list((await db.execute(select(Returnee).order_by(Returnee.id))).scalars())
         chosen = next((p for p in people if p.id == returnee), None)
         history = list(await repo.messages_of(db, chosen.id)) if chosen else []
-    last_choices = next(
-        (m.choices for m in reversed(history) if m.direction == "out" and m.choices), None
-    )
+    outgoing = [m for m in history if m.direction == "out"]
+    # the buttons of the question still open: the last message, if it asked one
+    last_choices = outgoing[-1].choices if outgoing and history[-1] is outgoing[-1] else None
     return page(
         request,
         "simulator.html",
@@ -64,14 +65,24 @@ async def say(
     if not text.strip() and not choice:
         return RedirectResponse(f"/simulator?returnee={returnee_id}", status_code=303)
     now = utcnow()
-    await services.conversations.handle(
-        InboundMessage(
-            channel=returnee.channel,
-            address=address.address,
-            text=text.strip(),
-            choice_id=choice or None,
-        ),
-        now=now,
+    label = await _label_of(services.unit_of_work, returnee_id, choice) if choice else None
+    inbound = InboundMessage(
+        channel=returnee.channel,
+        address=address.address,
+        text=label or text.strip(),
+        choice_id=choice or None,
     )
+    await services.conversations.handle(inbound, now=now)
     await services.outbox.drain(now=now)  # the simulator shows the answer on the next page
     return RedirectResponse(f"/simulator?returnee={returnee_id}", status_code=303)
+
+
+async def _label_of(unit_of_work: UnitOfWork, returnee_id: int, choice: str) -> str | None:
+    """The label of the button pressed, as the returnee saw it (what a caseworker reads)."""
+    async with unit_of_work() as db:
+        history = await repo.messages_of(db, returnee_id)
+    for message in reversed(history):
+        for option in message.choices or []:
+            if option["id"] == choice:
+                return option["label"]
+    return None

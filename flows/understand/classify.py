@@ -31,7 +31,7 @@ ANSWERS: Final[Mapping[str, frozenset[str]]] = {
 }
 NOT_A_CHOICE: Final = frozenset({"score", "unknown"})
 EMPTY: Final = frozenset({"greeting", "thanks", "filler", "feeling"})  # words that answer nothing
-POLAR: Final = frozenset({"yes", "no", "maybe", "maybe_soft"})
+POLAR: Final = frozenset({"yes", "no", "maybe", "maybe_soft", "no_soft"})
 ALONE: Final = frozenset({"yes_alone", "no_alone"})  # also common words of another language
 CLEAN: Final = POLAR | ALONE | EMPTY | {"negator", "correction"}
 NEGATABLE: Final = POLAR | ALONE | {"help", "stop", "start", "language"}
@@ -46,8 +46,10 @@ SIDE: Final = {
     "no": "no",
     "no_alone": "no",
     "maybe": "maybe",
-    "maybe_soft": "soft",
+    "maybe_soft": "maybe",
+    "no_soft": "no",
 }
+SOFT: Final = frozenset({"maybe_soft", "no_soft"})  # an answer only when nothing else answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,16 +164,18 @@ def _language(segments: list[Segment]) -> Segment | None:
 def _polarity(segments: list[Segment]) -> tuple[str | None, list[Segment]]:
     clean = all(seg.kind in CLEAN for seg in segments)
     signals = [seg for seg in segments if seg.kind in POLAR or (clean and seg.kind in ALONE)]
-    hard = [seg for seg in signals if SIDE[seg.kind] != "soft"]
+    hard = [seg for seg in signals if seg.kind not in SOFT]
     if hard and any(seg.kind == "correction" for seg in segments):
         return SIDE[hard[-1].kind], hard[-1:]  # "oui… non en fait": the last word wins
-    sides = {SIDE[seg.kind] for seg in signals}
-    if {"yes", "no"} <= sides:
+    # "oui inchallah" is yes and "pas besoin d'aide, je viens" is yes: soft words yield.
+    used = hard or signals
+    sides = {SIDE[seg.kind] for seg in used}
+    if {"yes", "no"} <= sides or (not hard and len(sides) > 1):
         return None, []  # a contradiction nothing explains: ask again
     for side in ("maybe", "yes", "no"):
         if side in sides:
-            return side, signals
-    return ("maybe", signals) if signals else (None, [])  # inchallah alone: not a commitment
+            return side, used
+    return None, []
 
 
 def _confident(intent: str, used: list[Segment], segments: list[Segment]) -> Understanding:

@@ -16,6 +16,7 @@ PLAIN_GROUPS: Final = frozenset(
         "no",
         "maybe",
         "maybe_soft",
+        "no_soft",
         "yes_alone",
         "no_alone",
         "help",
@@ -93,6 +94,7 @@ class Lexicons:
     distress: Mapping[str, tuple[Pattern, ...]]  # first word -> patterns
     vocabulary: frozenset[str]
     deletions: Mapping[str, frozenset[str]]  # a word minus one letter -> the words
+    longest: int  # letters in the longest word: longer reply tokens cannot be a typo of one
 
 
 def load_lexicons(texts: Mapping[str, str]) -> Lexicons:
@@ -106,8 +108,8 @@ def load_lexicons(texts: Mapping[str, str]) -> Lexicons:
         if lang not in order:
             order.append(lang)
         for where, kind, value, raw in entries:
-            parts = _parts(f"{name}: {where}", kind, raw)
-            _check_duplicate(f"{name}: {where}", seen[lang], parts, kind, value)
+            parts = _parts(where, kind, raw)
+            _check_duplicate(where, seen[lang], parts, kind, value)
             if kind == "distress":
                 distress[parts[0][0]].append(Pattern(parts, lang))
             else:
@@ -137,9 +139,8 @@ def _entries(name: str, data: dict[str, object]) -> tuple[str, list[Entry]]:
         if not isinstance(variety, str) or not isinstance(groups, dict):
             raise LexiconError(f"{name}: variety {variety!r} must be a name mapping to groups")
         for group, items in groups.items():
-            entries.extend(
-                _group_entries(f"{variety}.{_group_name(name, variety, group)}", group, items)
-            )
+            where = f"{name}: {variety}.{_group_name(name, variety, group)}"
+            entries.extend(_group_entries(where, group, items))
     return lang, entries
 
 
@@ -195,8 +196,7 @@ def _check_duplicate(
     previous = seen.setdefault(key, (kind, value, where))
     if previous[:2] != (kind, value):
         raise LexiconError(
-            f"{where}: {' '.join(key)!r} conflicts with {previous[2]} "
-            f"({previous[0]} {previous[1] or ''})".rstrip()
+            f"{where}: {' '.join(key)!r} is already listed as {previous[0]} at {previous[2]}"
         )
 
 
@@ -230,6 +230,7 @@ def _index(
         distress={first: tuple(group) for first, group in distress.items()},
         vocabulary=frozenset(words),
         deletions={variant: frozenset(found) for variant, found in deletions.items()},
+        longest=max(map(len, words), default=0),
     )
 
 

@@ -51,16 +51,18 @@ def _view(token: Token, lex: Lexicons) -> View:
 
 
 def _near(word: str, lex: Lexicons) -> frozenset[str]:
-    if len(word) < FUZZY_MIN or word.isdigit():
-        return frozenset()
+    if not FUZZY_MIN <= len(word) <= lex.longest + 1 or word.isdigit():
+        return frozenset()  # also bounds the work on a huge token (a pasted link, say)
     found = set(lex.deletions.get(word, ()))  # a letter was left out
     for variant in one_deletions(word):
         if len(variant) >= FUZZY_MIN and variant in lex.vocabulary:  # a letter was added
             found.add(variant)
         found.update(w for w in lex.deletions.get(variant, ()) if _one_edit(word, w))
-    # The first letter is never a typo: in Arabic it is the person of the verb
-    # (نكون "I will be", تكون "you will be"), and elsewhere such typos are rare.
-    return frozenset(w for w in found if w[0] == word[0])
+    # A typo never changes the first letter: in Arabic it is the person of the verb (نكون "I
+    # will be", تكون "you will be").  A word also that close to such a word gets no reading.
+    if any(w[0] != word[0] for w in found):
+        return frozenset()
+    return frozenset(found)
 
 
 def _one_edit(a: str, b: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -47,11 +48,12 @@ class RunningServer:
 @contextmanager
 def serve_in_thread(app: ASGIApp) -> Iterator[RunningServer]:
     """Run `app` until the block ends; the port is bound before the thread starts."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP lets asyncio set TCP_NODELAY on accepted sockets (else +40 ms a request).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(_config(app))
+    server = _ThreadServer(_config(app))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -61,6 +63,17 @@ def serve_in_thread(app: ASGIApp) -> Iterator[RunningServer]:
         server.should_exit = True
         thread.join(_SHUTDOWN_TIMEOUT)
         sock.close()
+
+
+class _ThreadServer(uvicorn.Server):
+    """uvicorn.Server that notices `should_exit` within 10 ms instead of 100 ms."""
+
+    async def main_loop(self) -> None:
+        """Tick every 10 ms until asked to exit."""
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864000
+            await asyncio.sleep(0.01)
 
 
 def _config(app: ASGIApp) -> uvicorn.Config:

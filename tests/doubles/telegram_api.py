@@ -149,6 +149,7 @@ class TelegramDouble:
         self.calls: list[ApiCall] = []
         self.rejections: list[Rejection] = []
         self._clock, self._monotonic, self._max_poll = clock, monotonic, max_poll_seconds
+        self._limits, self._known_default = (overall_limit, per_chat_limit), require_known_chats
         self._overall, self._per_chat = SlidingWindow(overall_limit), SlidingWindow(per_chat_limit)
         self._state = _State()
         self._lock = threading.Lock()
@@ -175,6 +176,15 @@ class TelegramDouble:
         if self._base_url is None:
             raise NotServingError
         return self._base_url
+
+    def reset(self) -> None:
+        """Forget all calls, chats, updates and flood history; keep the server and the token."""
+        with self._lock:
+            self.require_known_chats = self._known_default
+            for records in (self.sent, self.calls, self.rejections):
+                records.clear()
+            self._overall, self._per_chat = (SlidingWindow(limit) for limit in self._limits)
+            self._state = _State()
 
     @property
     def webhook(self) -> Webhook | None:

@@ -194,7 +194,8 @@ class TwilioDouble:
         self.auto_callbacks = auto_callbacks
         self._clock, self._monotonic = clock, monotonic
         self._client_factory = callback_client
-        self._windows = {True: SlidingWindow(whatsapp_limit), False: SlidingWindow(sms_limit)}
+        self._limits = {True: whatsapp_limit, False: sms_limit}  # keyed by "is WhatsApp"
+        self._windows = {wa: SlidingWindow(limit) for wa, limit in self._limits.items()}
         self._failures: dict[str, tuple[int, int]] = {}
         self._last_inbound: dict[str, datetime] = {}
         self._lock = threading.Lock()
@@ -225,6 +226,15 @@ class TwilioDouble:
         if self._base_url is None:
             raise NotServingError
         return self._base_url
+
+    def reset(self) -> None:
+        """Forget messages, callbacks, failures, windows and rate history; keep the server."""
+        with self._lock:
+            for records in (self.messages, self.rejections, self.callbacks):
+                records.clear()
+            self._failures.clear()
+            self._last_inbound.clear()
+            self._windows = {wa: SlidingWindow(limit) for wa, limit in self._limits.items()}
 
     def fail_for(self, to: str, code: int, *, status: int = 400) -> None:
         """Reject every create whose `To` is exactly `to` (`whatsapp:` prefix included)."""
