@@ -74,7 +74,8 @@ def test_every_language_renders_the_invitation(lang: str) -> None:
     text = i18n.render(
         "invitation", msgid, lang, {"name": "Awa", "workshop": "W", "date": "D", "location": "L"}
     )
-    assert "Awa" in text and "W" in text and "{" not in text
+    assert "Awa" in text
+    assert "{" not in text
     if lang != "fr":
         assert text != msgid
 

@@ -2,12 +2,13 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
-from flows.understand.lexicon import FUZZY_MIN, MAX_GAP, Lexicons, Phrase, one_deletions
+from flows.understand.lexicon import FUZZY_MIN, MAX_GAP, Lexicons, Phrase, Value, one_deletions
 from flows.understand.normalize import FRACTION, Token
 
-YES_SIDE = frozenset({"yes", "yes_alone"})
-NO_SIDE = frozenset({"no", "no_alone", "negator"})
+YES_SIDE: Final = frozenset({"yes", "yes_alone"})
+NO_SIDE: Final = frozenset({"no", "no_alone", "no_soft", "negator"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,7 @@ class Segment:
     """A run of reply tokens read as one lexicon phrase (or one unknown token)."""
 
     kind: str
-    value: str | int | None
+    value: Value
     start: int
     end: int
     typo: bool = False
@@ -126,7 +127,7 @@ def _match(seen: Sequence[View], i: int, words: Sequence[str], typos: bool) -> b
     if i + len(words) > len(seen):
         return None
     typo = False
-    for view, word in zip(seen[i:], words, strict=False):
+    for view, word in zip(seen[i : i + len(words)], words, strict=True):
         if word in view.exact:
             continue
         if not (typos and word in view.near):

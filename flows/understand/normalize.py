@@ -93,17 +93,18 @@ def _is_symbol(char: str) -> bool:
 
 def _squeeze(word: str) -> Token:
     runs = [(char, len(list(group))) for char, group in groupby(word)]
-    key = "".join(char * (min(n, 2) if char.isalpha() else n) for char, n in runs)
     last = len(runs) - 1
+    key = "".join(char * _kept(char, n, stretched=False) for char, n in runs)
     alt = "".join(
-        char
-        * (
-            1
-            if char.isalpha() and (n >= 3 or (n == 2 and i == last))
-            else min(n, 2)
-            if char.isalpha()
-            else n
-        )
+        char * _kept(char, n, stretched=n >= 3 or (n == 2 and i == last))
         for i, (char, n) in enumerate(runs)
     )
     return Token(key, alt)
+
+
+def _kept(char: str, n: int, *, stretched: bool) -> int:
+    # Letters repeated 3+ times keep two (Wolof needs "waaw"); a stretched run ("ouiii", or a
+    # doubled last letter as in "ouii") keeps one in the alternative key.  Digits stay as typed.
+    if not char.isalpha():
+        return n
+    return 1 if stretched else min(n, 2)

@@ -23,11 +23,11 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from twilio.http.async_http_client import (  # type: ignore[import-untyped]
+from twilio.http.async_http_client import (
     AsyncTwilioHttpClient,
 )
-from twilio.http.http_client import TwilioHttpClient  # type: ignore[import-untyped]
-from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
 
 from .server import NotServingError, RateLimit, SlidingWindow, serve_in_thread
 
