@@ -23,6 +23,13 @@ MAX_ATTEMPTS = 5
 STALE_CLAIM = timedelta(minutes=5)  # a claim older than this belonged to a worker that died
 
 
+def _by_returnee(claimed: list[tuple[int, int | None]]) -> dict[int | None, list[int]]:
+    groups: dict[int | None, list[int]] = {}
+    for item_id, returnee_id in claimed:  # claimed in id order, so each group is in order
+        groups.setdefault(returnee_id, []).append(item_id)
+    return groups
+
+
 def backoff(attempt: int, *, rng: random.Random | None = None) -> timedelta:
     """Return the wait before retry `attempt`: exponential with full jitter, capped at 30 min."""
     ceiling = min(1800.0, 5.0 * 2 ** (attempt - 1))
@@ -45,7 +52,8 @@ class Outbox:
     unit_of_work: UnitOfWork
     channels: Mapping[str, Channel]
     worker_id: str = "worker"
-    batch: int = 50
+    batch: int = 200
+    concurrency: int = 16  # returnees served at once; each one's messages stay in order
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wake(self) -> None:
@@ -86,28 +94,56 @@ class Outbox:
             claimed = await self._claim(now)
             if not claimed:
                 break
-            for item_id in claimed:
-                outcome = await self._deliver(item_id, now=now)
-                setattr(total, outcome, getattr(total, outcome) + 1)
+            gate = asyncio.Semaphore(self.concurrency)
+            groups = [ids for ids in _by_returnee(claimed).values()]
+            await asyncio.gather(
+                *(self._deliver_in_order(ids, gate, total, now=now) for ids in groups)
+            )
         return total
 
-    async def _claim(self, now: datetime) -> list[int]:
+    async def _deliver_in_order(
+        self, ids: list[int], gate: asyncio.Semaphore, total: DrainResult, *, now: datetime
+    ) -> None:
+        """One returnee's messages, one after another; a retry holds back the later ones."""
+        async with gate:
+            for position, item_id in enumerate(ids):
+                outcome = await self._deliver(item_id, now=now)
+                setattr(total, outcome, getattr(total, outcome) + 1)
+                if outcome == "retried":
+                    await self._hold_back(ids[position + 1 :], behind=item_id)
+                    return
+
+    async def _hold_back(self, ids: list[int], *, behind: int) -> None:
+        """Put later messages back in the queue, due with the one being retried."""
+        if not ids:
+            return
+        async with self.unit_of_work() as db:
+            first = await db.get(OutboxItem, behind)
+            assert first is not None
+            await db.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_(ids))
+                .values(status="pending", claimed_at=None, next_attempt_at=first.next_attempt_at)
+            )
+
+    async def _claim(self, now: datetime) -> list[tuple[int, int | None]]:
         async with self.unit_of_work() as db:
             query = (
-                select(OutboxItem.id)
+                select(OutboxItem.id, Message.returnee_id)
+                .join(Message, Message.id == OutboxItem.message_id)
                 .where(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now)
                 .order_by(OutboxItem.id)
                 .limit(self.batch)
-                .with_for_update(skip_locked=True)
+                .with_for_update(skip_locked=True, of=OutboxItem)
             )
-            ids = list((await db.execute(query)).scalars())
-            if ids:
+            rows = [(int(i), r) for i, r in (await db.execute(query)).all()]
+            if rows:
                 await db.execute(
                     update(OutboxItem)
-                    .where(OutboxItem.id.in_(ids), OutboxItem.status == "pending")
+                    .where(OutboxItem.id.in_([i for i, _ in rows]), OutboxItem.status == "pending")
                     .values(status="sending", claimed_at=now, claimed_by=self.worker_id)
                 )
-            return ids
+            return rows
 
     async def _deliver(self, item_id: int, *, now: datetime) -> str:
         async with self.unit_of_work() as db:

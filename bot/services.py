@@ -88,7 +88,11 @@ def build_services(
     settings: Settings, *, worker_id: str = "worker", channels: Mapping[str, Channel] | None = None
 ) -> Services:
     """Wire the process: keys, engine, unit of work, flows, conversations and outbox."""
-    crypto.configure(settings.data_encryption_key.__str__())
+    index_secret = settings.data_index_key
+    crypto.configure(
+        str(settings.data_encryption_key),
+        index_secret=str(index_secret) if index_secret is not None else None,
+    )
     engine = make_engine(settings.database_url)
     uow = unit_of_work_factory(engine)
     outbox = Outbox(

@@ -35,6 +35,8 @@ class Settings:
     var_dir: Path
     twilio_rate: float = 10.0  # messages per second per sender
     max_body_bytes: int = 64 * 1024
+    retention_days: int = 365  # message text and check-in comments older than this are erased
+    data_index_key: Secret | None = None  # blind-index secret; default: the oldest data key
 
     @property
     def production(self) -> bool:
@@ -75,7 +77,24 @@ def load(config: Config, *, var_dir: Path | None = None) -> Settings:
         twilio_whatsapp_from=config("TWILIO_WHATSAPP_FROM", default=None),
         var_dir=var,
         twilio_rate=config("TWILIO_RATE_PER_SECOND", cast=float, default=10.0),
+        retention_days=_positive(config("RETENTION_DAYS", cast=int, default=365), "RETENTION_DAYS"),
+        data_index_key=_optional_secret(config, "DATA_INDEX_KEY", production),
     )
+
+
+def _positive(value: int, name: str) -> int:
+    if value < 1:
+        raise SettingsError(f"{name} must be a positive number of days")
+    return value
+
+
+def _optional_secret(config: Config, name: str, production: bool) -> Secret | None:
+    value = config(name, default=None)
+    if value is None:
+        return None
+    if production and (value.strip().lower() in _WEAK_SECRETS or len(value) < 32):
+        raise SettingsError(f"{name} is too weak for production (32+ random characters)")
+    return Secret(value)
 
 
 def _fernet_key(_: int = 0) -> str:

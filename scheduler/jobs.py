@@ -98,6 +98,8 @@ async def plan_enrollments(
         ):
             if PURPOSE_FLOWS[send.purpose][0] not in flows_known:
                 continue
+            if send.purpose == "invitation" and workshop.version > 1:
+                continue  # after a reschedule, its notice asks again instead
             decision = policy.resolve(send, tz=tz, country=returnee.country, config=config, now=now)
             key = f"e{enrollment.id}:v{workshop.version}:{send.key}"
             db.add(
@@ -226,7 +228,8 @@ async def dispatch_pass(
                 .with_for_update(skip_locked=True)
             )
             due = list((await db.execute(query)).scalars())
-            for send in due:
+            # Take returnees' locks in one order in every worker, so two workers never deadlock.
+            for send in sorted(due, key=lambda s: (s.returnee_id, s.send_at, s.id)):
                 summary.due += 1
                 async with db.begin_nested():
                     await _dispatch_one(db, conversations, send, now=now, summary=summary)
@@ -272,7 +275,9 @@ async def _dispatch_one(
 
 
 async def _busy_with_another(db: AsyncSession, send: ScheduledSend) -> bool:
-    """True when the returnee is waiting on a question that belongs to something else."""
+    """True when a caseworker handles the returnee, or they are mid-answer on something else."""
+    if await repo.handled_by_caseworker(db, send.returnee_id):
+        return True
     conversation = await repo.conversation_of(db, send.returnee_id)
     if conversation is None or conversation.status != "waiting":
         return False

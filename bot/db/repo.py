@@ -50,10 +50,13 @@ async def address_for(db: AsyncSession, returnee_id: int, channel: str) -> Addre
 
 
 async def conversation_of(db: AsyncSession, returnee_id: int) -> Conversation | None:
-    """Return the returnee's conversation row, locked for this transaction where supported."""
-    result = await db.execute(
-        select(Conversation).where(Conversation.returnee_id == returnee_id).with_for_update()
-    )
+    """Return the returnee's conversation, holding the returnee's row lock for this transaction.
+
+    The lock is taken on the returnee (which always exists), not on the conversation (which may
+    not exist yet), so two workers never both create a returnee's first conversation.
+    """
+    await db.execute(select(Returnee.id).where(Returnee.id == returnee_id).with_for_update())
+    result = await db.execute(select(Conversation).where(Conversation.returnee_id == returnee_id))
     return result.scalar_one_or_none()
 
 
@@ -80,6 +83,18 @@ async def open_alert(db: AsyncSession, returnee_id: int, kind: str) -> Alert | N
         )
     )
     return result.scalars().first()
+
+
+async def handled_by_caseworker(db: AsyncSession, returnee_id: int) -> bool:
+    """True while an open alert about the returnee is assigned to a caseworker."""
+    result = await db.execute(
+        select(Alert.id)
+        .where(
+            Alert.returnee_id == returnee_id, Alert.status == "open", Alert.assigned_to.is_not(None)
+        )
+        .limit(1)
+    )
+    return result.first() is not None
 
 
 async def cancel_planned(

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -35,17 +35,27 @@ def make_engine(url: str) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(aurl, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(aurl, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    # The driver's own BEGIN handling breaks savepoints (a RELEASE would commit), so
+    # transactions are begun explicitly by _sqlite_begin.
+    dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
     cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # IMMEDIATE: take the write lock up front, so concurrent writers wait (busy_timeout)
+    # instead of failing when a reading transaction later tries to write.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def unit_of_work_factory(engine: AsyncEngine) -> UnitOfWork:

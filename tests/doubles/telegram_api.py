@@ -228,7 +228,7 @@ class TelegramDouble:
     def message(self, chat_id: ChatId, message_id: int) -> JSON:
         """Return a message the bot sent, as last edited (KeyError if unknown)."""
         with self._lock:
-            return self._state.messages[chat_id, message_id]
+            return dict(self._state.messages[chat_id, message_id])
 
     def callback_update(self, update_id: int, chat_id: int, data: str, message_id: int) -> JSON:
         """Return the Update for a tap on a button of a message this bot sent."""
@@ -259,7 +259,7 @@ class TelegramDouble:
             forced = next((f for f in self._state.forced if f.method in (None, method)), None)
             if forced is not None:
                 self._state.forced.remove(forced)
-                self._reject(method, params.get("chat_id"), forced.retry_after)
+                self._reject(method, _maybe_chat_id(params), forced.retry_after)
         return handler
 
     def _handler_table(self) -> dict[str, Handler]:
@@ -276,7 +276,7 @@ class TelegramDouble:
             "getupdates": self._get_updates,
         }
 
-    def _reject(self, method: str, chat_id: Any, retry_after: int) -> None:
+    def _reject(self, method: str, chat_id: ChatId | None, retry_after: int) -> None:
         self.rejections.append(Rejection(method, chat_id, retry_after, self._clock()))
         raise ApiError(
             429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after
@@ -476,9 +476,16 @@ def _json_param(params: JSON, name: str) -> Any:
 
 
 def _chat_id(params: JSON) -> ChatId:
+    chat_id = _maybe_chat_id(params)
+    if chat_id is None:
+        raise ApiError(400, "Bad Request: chat_id is empty")
+    return chat_id
+
+
+def _maybe_chat_id(params: JSON) -> ChatId | None:
     raw = params.get("chat_id")
     if raw is None or raw == "":
-        raise ApiError(400, "Bad Request: chat_id is empty")
+        return None
     try:
         return int(raw)
     except ValueError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import math
@@ -39,6 +40,8 @@ DEFAULT_AUTH_TOKEN = "fedcba9876543210fedcba9876543210"
 WHATSAPP_LIMIT = RateLimit(10)  # Twilio's default per WhatsApp sender
 SMS_LIMIT = RateLimit(10)  # test-friendly; a real long code sends 1 segment/s
 LONG_CODE_SMS_LIMIT = RateLimit(1)
+CALLBACK_WAIT = 5.0  # seconds wait_for_callbacks waits at most
+SERVICE_SENDER = "+15017122661"  # what a Messaging Service sends from, in status callbacks
 WINDOW = timedelta(hours=24)  # WhatsApp customer service window
 STATUSES = frozenset({"sending", "sent", "delivered", "undelivered", "failed", "read"})
 API = "/2010-04-01/Accounts/{account_sid}"
@@ -76,8 +79,8 @@ _GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
 class TwilioError(Exception):
     """A REST error, answered as `{"code", "message", "more_info", "status"}`."""
 
-    def __init__(self, code: int, status: int = 400, **fmt: str) -> None:
-        self.code, self.status = code, status
+    def __init__(self, code: int, status: int = 400, *, retry_after: int = 1, **fmt: str) -> None:
+        self.code, self.status, self.retry_after = code, status, retry_after
         self.message = ERRORS.get(code, f"Error {code}").format(**fmt)
         super().__init__(self.message)
 
@@ -85,7 +88,7 @@ class TwilioError(Exception):
         """Return the legacy JSON error body with its HTTP status."""
         more_info = f"https://www.twilio.com/docs/errors/{self.code}"
         body = {"code": self.code, "message": self.message, "more_info": more_info}
-        headers = {"Retry-After": "1"} if self.status == 429 else None
+        headers = {"Retry-After": str(self.retry_after)} if self.status == 429 else None
         headers = (
             {"WWW-Authenticate": 'Basic realm="Twilio API"'} if self.status == 401 else headers
         )
@@ -189,6 +192,7 @@ class TwilioDouble:
     ) -> None:
         self.account_sid, self.auth_token = account_sid, auth_token
         self.messages: list[Message] = []
+        self._by_sid: dict[str, Message] = {}
         self.rejections: list[Rejection] = []
         self.callbacks: list[Callback] = []
         self.auto_callbacks = auto_callbacks
@@ -199,6 +203,7 @@ class TwilioDouble:
         self._failures: dict[str, tuple[int, int]] = {}
         self._last_inbound: dict[str, datetime] = {}
         self._lock = threading.Lock()
+        self._posted = threading.Condition(self._lock)  # notified on each callback posted
         self._base_url: str | None = None
         self.app = Starlette(
             routes=[
@@ -232,6 +237,7 @@ class TwilioDouble:
         with self._lock:
             for records in (self.messages, self.rejections, self.callbacks):
                 records.clear()
+            self._by_sid.clear()
             self._failures.clear()
             self._last_inbound.clear()
             self._windows = {wa: SlidingWindow(limit) for wa, limit in self._limits.items()}
@@ -249,7 +255,7 @@ class TwilioDouble:
     def message(self, sid: str) -> Message:
         """Return an accepted message (KeyError if unknown)."""
         with self._lock:
-            return next(m for m in self.messages if m.sid == sid)
+            return self._by_sid[sid]
 
     def inbound_form(
         self, url: str, *, from_: str, to: str, body: str, **kw: Any
@@ -266,7 +272,7 @@ class TwilioDouble:
     ) -> Callback | None:
         """Move a message to `status` and post its signed status callback, if it asked for one."""
         with self._lock:
-            message = next(m for m in self.messages if m.sid == sid)
+            message = self._by_sid[sid]
             if status not in STATUSES or (status == "read" and not message.whatsapp):
                 raise UnknownStatusError(status)
             message.status, message.error_code = status, error_code
@@ -286,12 +292,14 @@ class TwilioDouble:
         posted = [await self.advance(sid, status, code) for sid, status, code in due]
         return [c for c in posted if c is not None]
 
-    def wait_for_callbacks(self, count: int, timeout: float = 2.0) -> list[Callback]:
-        """Block until `count` callbacks were posted, then return them all."""
-        deadline = time.monotonic() + timeout
-        while len(self.callbacks) < count and time.monotonic() < deadline:
-            time.sleep(0.005)
-        return list(self.callbacks)
+    async def wait_for_callbacks(self, count: int) -> list[Callback]:
+        """Wait until `count` callbacks were posted (at most CALLBACK_WAIT s); return them all."""
+        return await asyncio.to_thread(self._wait_posted, count)
+
+    def _wait_posted(self, count: int) -> list[Callback]:
+        with self._posted:
+            self._posted.wait_for(lambda: len(self.callbacks) >= count, CALLBACK_WAIT)
+            return list(self.callbacks)
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -317,10 +325,10 @@ class TwilioDouble:
 
     def _find(self, sid: str, uri: str) -> Message:
         with self._lock:
-            found = [m for m in self.messages if m.sid == sid]
-        if not found:
+            found = self._by_sid.get(sid)
+        if found is None:
             raise TwilioError(20404, 404, uri=uri)
-        return found[0]
+        return found
 
     async def _not_found(self, request: Request, exc: Exception) -> JSONResponse:
         return TwilioError(20404, 404, uri=request.url.path).response()
@@ -348,6 +356,7 @@ class TwilioDouble:
             if whatsapp and "ContentSid" not in params and self._window_closed(to, now):
                 message.pending.append(("failed", 63016))
             self.messages.append(message)
+            self._by_sid[message.sid] = message
         return message
 
     def _check_rate(self, whatsapp: bool, sender: str, to: str) -> None:
@@ -356,7 +365,7 @@ class TwilioDouble:
         if wait > 0:
             retry_after = max(1, math.ceil(wait))
             self.rejections.append(Rejection(sender, to, retry_after, self._clock()))
-            raise TwilioError(20429, 429)
+            raise TwilioError(20429, 429, retry_after=retry_after)
         window.record(sender, now)
 
     def _window_closed(self, to: str, now: datetime) -> bool:
@@ -367,7 +376,7 @@ class TwilioDouble:
         form = {
             "MessageSid": message.sid, "SmsSid": message.sid, "AccountSid": message.account_sid,
             "MessageStatus": message.status, "SmsStatus": message.status,
-            "From": message.sender or message.params.get("MessagingServiceSid", ""),
+            "From": message.sender or _pool_sender(message.whatsapp),
             "To": message.to, "ApiVersion": "2010-04-01",
         }  # fmt: skip
         if message.error_code is not None:
@@ -390,8 +399,9 @@ class TwilioDouble:
         async with self._callback_client(url) as client:
             response = await client.post(url, data=form, headers=headers)
         callback = Callback(url, form, signature, response.status_code)
-        with self._lock:
+        with self._posted:
             self.callbacks.append(callback)
+            self._posted.notify_all()
         return callback
 
     def _callback_client(self, url: str) -> httpx.AsyncClient:
@@ -478,6 +488,11 @@ def signed_inbound_form(
     else:
         form |= {"FromCountry": _country(from_), "ToCountry": _country(to)}
     return form, RequestValidator(auth_token).compute_signature(url, form)
+
+
+def _pool_sender(whatsapp: bool) -> str:
+    # The number a Messaging Service picked from its pool: the callback names it in From.
+    return "whatsapp:" + SERVICE_SENDER if whatsapp else SERVICE_SENDER
 
 
 def _bare(address: str) -> str:

@@ -1,0 +1,128 @@
+"""A returnee's story in one list: messages, check-ins, schedule decisions, alerts, consent."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import (
+    Address,
+    Checkin,
+    ConsentEvent,
+    Enrollment,
+    Message,
+    Returnee,
+    ScheduledSend,
+    User,
+    Workshop,
+)
+from bot.programme import COUNTRIES
+
+T = TypeVar("T")
+MESSAGES_SHOWN = 300  # the latest; older ones stay in the database and the API
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of the timeline: when, what kind, and the row itself."""
+
+    at: datetime
+    kind: str  # message, checkin, send, consent
+    row: object
+
+
+@dataclass(slots=True)
+class Timeline:
+    """Everything the timeline page shows about one returnee."""
+
+    returnee: Returnee
+    tz: str
+    caseworker: str | None
+    addresses: list[Address]
+    entries: list[Entry] = field(default_factory=list)
+    enrollments: list[tuple[Enrollment, Workshop]] = field(default_factory=list)
+    checkins: list[Checkin] = field(default_factory=list)
+    consents: list[ConsentEvent] = field(default_factory=list)
+    older_messages: bool = False
+
+
+async def build(db: AsyncSession, returnee: Returnee) -> Timeline:
+    """Load and merge a returnee's rows, oldest first."""
+    caseworker = await db.get(User, returnee.caseworker_id) if returnee.caseworker_id else None
+    tl = Timeline(
+        returnee=returnee,
+        tz=returnee.timezone or COUNTRIES.get(returnee.country, "UTC"),
+        caseworker=(caseworker.name or caseworker.email) if caseworker else None,
+        addresses=await _rows(db, select(Address).where(Address.returnee_id == returnee.id)),
+    )
+    messages = await _rows(
+        db,
+        select(Message)
+        .where(Message.returnee_id == returnee.id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(MESSAGES_SHOWN + 1),
+    )
+    tl.older_messages = len(messages) > MESSAGES_SHOWN
+    tl.checkins = await _rows(
+        db, select(Checkin).where(Checkin.returnee_id == returnee.id).order_by(Checkin.created_at)
+    )
+    tl.consents = await _rows(
+        db,
+        select(ConsentEvent)
+        .where(ConsentEvent.returnee_id == returnee.id)
+        .order_by(ConsentEvent.created_at),
+    )
+    sends = await _rows(db, select(ScheduledSend).where(ScheduledSend.returnee_id == returnee.id))
+    tl.enrollments = [
+        (e, w)
+        for e, w in (
+            await db.execute(
+                select(Enrollment, Workshop)
+                .join(Workshop, Workshop.id == Enrollment.workshop_id)
+                .where(Enrollment.returnee_id == returnee.id)
+                .order_by(Workshop.starts_at)
+            )
+        ).all()
+    ]
+    tl.entries = sorted(
+        [Entry(m.created_at, "message", m) for m in messages[:MESSAGES_SHOWN]]
+        + [Entry(c.created_at, "checkin", c) for c in tl.checkins]
+        + [Entry(s.decided_at or s.send_at, "send", s) for s in sends]
+        + [Entry(c.created_at, "consent", c) for c in tl.consents],
+        key=lambda e: (e.at, e.kind),
+    )
+    return tl
+
+
+async def _rows(db: AsyncSession, query: Select[tuple[T]]) -> list[T]:
+    return list((await db.execute(query)).scalars())
+
+
+def reply_blocker(returnee: Returnee, addresses: list[Address], now: datetime) -> str | None:
+    """Why a caseworker cannot write freely to this returnee now, or None."""
+    if returnee.opted_out:
+        return "La personne a demandé à ne plus recevoir de messages (STOP)."
+    if returnee.consent == "withdrawn":
+        return "La personne a retiré son consentement : aucun message ne peut lui être envoyé."
+    address = next((a for a in addresses if a.channel == returnee.channel), None)
+    if address is None:
+        return (
+            f"Aucune adresse sur le canal {returnee.channel} : "
+            "créez un code de liaison Telegram ou changez de canal."
+        )
+    if returnee.channel == "whatsapp" and not in_whatsapp_window(address, now):
+        return (
+            "Hors de la fenêtre de 24 h de WhatsApp (pas de message de la personne depuis "
+            "24 h) : seul un modèle approuvé peut être envoyé. L'envoi de modèles n'est pas "
+            "encore disponible ici ; appelez la personne ou passez-la en SMS."
+        )
+    return None
+
+
+def in_whatsapp_window(address: Address, now: datetime) -> bool:
+    """True while WhatsApp accepts free text: within 24 h of the person's last message."""
+    last = address.last_inbound_at
+    return last is not None and now - last < WHATSAPP_WINDOW
