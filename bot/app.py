@@ -84,7 +84,7 @@ def build_app(services: Services, *, sender: bool = True, scheduler: bool = True
     app.add_middleware(
         SessionMiddleware,
         secret_key=str(services.settings.secret_key),
-        session_cookie="rb_session",
+        session_cookie="__Host-rb_session" if https else "rb_session",  # host-only, Secure
         max_age=auth.ABSOLUTE_SECONDS,
         same_site="lax",
         https_only=https,

@@ -68,7 +68,25 @@ def parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="chat with the flows in the terminal")
     sim.add_argument("--lang", default="fr", choices=("fr", "ar", "wo"))
     sim.add_argument("--channel", default="sms", choices=("sms", "whatsapp", "telegram"))
+    _privacy_commands(sub)
     return p
+
+
+def _privacy_commands(sub: Any) -> None:
+    """keys, retention and returnee: the data-protection commands (each one audited)."""
+    keys = sub.add_parser("keys").add_subparsers(dest="action", required=True)
+    rotate = keys.add_parser("rotate", help="re-encrypt personal data with the newest key")
+    rotate.add_argument("--batch", type=int, default=200, help="rows per transaction")
+    keys.add_parser("new", help="print a new data encryption key")
+    retention = sub.add_parser("retention").add_subparsers(dest="action", required=True)
+    run = retention.add_parser("run", help="erase free text older than RETENTION_DAYS")
+    run.add_argument("--now", type=_iso, default=None)
+    returnee = sub.add_parser("returnee").add_subparsers(dest="action", required=True)
+    export = returnee.add_parser("export", help="everything about one returnee, as JSON")
+    export.add_argument("id", type=int)
+    erase = returnee.add_parser("erase", help="delete a returnee and every row about them")
+    erase.add_argument("id", type=int)
+    erase.add_argument("--yes", action="store_true", required=True, help="yes, erase them")
 
 
 HANDLERS: dict[str, Handler] = {
@@ -83,6 +101,10 @@ HANDLERS: dict[str, Handler] = {
     "understand": commands.understand,
     "flows check": commands.flows_check,
     "simulate": commands.simulate,
+    "keys rotate": commands.keys_rotate,
+    "retention run": commands.retention_run,
+    "returnee export": commands.returnee_export,
+    "returnee erase": commands.returnee_erase,
 }
 
 
@@ -94,6 +116,9 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     name = " ".join(x for x in (args.command, getattr(args, "action", None)) if x)
+    if name == "keys new":  # needs no configuration: it may be making the very first key
+        print(commands.new_data_key())
+        sys.exit(0)
     try:
         settings = load(Config(".env" if os.path.exists(".env") else None))
         status = asyncio.run(HANDLERS[name](settings, args))

@@ -9,8 +9,9 @@ import signal
 import sys
 from dataclasses import asdict
 
-from bot import accounts, demo, flowcheck, importer
+from bot import accounts, demo, flowcheck, importer, keyrotation, privacy, retention
 from bot.clock import utcnow
+from bot.db import crypto
 from bot.db.migrate import upgrade
 from bot.services import build_services, load_packaged_lexicons
 from bot.settings import Settings
@@ -215,3 +216,82 @@ async def simulate(settings: Settings, args: argparse.Namespace) -> int:
     from bot.terminal_sim import run
 
     return await run(lang=args.lang, channel=args.channel)
+
+
+async def keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    """Re-encrypt every encrypted value with the newest key; print a JSON report."""
+    keys = crypto.parse_keys(str(settings.data_encryption_key))
+    services = build_services(settings, worker_id="keys")
+    try:
+        report = await keyrotation.rotate_all(
+            services.unit_of_work,
+            newest_key=keys[0].decode(),
+            batch=max(1, args.batch),
+            actor="cli",
+        )
+    finally:
+        await services.close()
+    print(json.dumps(report.as_dict()))
+    if len(keys) > 1 and settings.data_index_key is None:
+        print(
+            "returnee-bot: before removing the oldest key from DATA_ENCRYPTION_KEY, set "
+            "DATA_INDEX_KEY to that key, or lookups by phone stop working (docs/security.md)",
+            file=sys.stderr,
+        )
+    if report.unreadable:
+        print(
+            f"returnee-bot: {report.unreadable} value(s) unreadable with any key", file=sys.stderr
+        )
+        return 1
+    return 0
+
+
+def new_data_key() -> str:
+    """A fresh key for DATA_ENCRYPTION_KEY."""
+    return crypto.new_key()
+
+
+async def retention_run(settings: Settings, args: argparse.Namespace) -> int:
+    """Erase free text older than RETENTION_DAYS; print a JSON report."""
+    services = build_services(settings, worker_id="retention")
+    try:
+        report = await retention.run(
+            services.unit_of_work,
+            days=settings.retention_days,
+            now=args.now or utcnow(),
+            actor="cli",
+        )
+        await privacy.checkpoint(services.engine)
+    finally:
+        await services.close()
+    print(json.dumps(report.as_dict()))
+    return 0
+
+
+async def returnee_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Print everything about one returnee as JSON (audited)."""
+    services = build_services(settings, worker_id="export")
+    try:
+        async with services.unit_of_work() as db:
+            data = await privacy.export_returnee(db, args.id, actor="cli", now=utcnow())
+    except privacy.UnknownReturneeError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        await services.close()
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+    return 0
+
+
+async def returnee_erase(settings: Settings, args: argparse.Namespace) -> int:
+    """Delete a returnee and every row about them (audited); print what went, as JSON."""
+    services = build_services(settings, worker_id="erase")
+    try:
+        async with services.unit_of_work() as db:
+            counts = await privacy.erase_returnee(db, args.id, actor="cli", now=utcnow())
+        await privacy.checkpoint(services.engine)
+    except privacy.UnknownReturneeError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        await services.close()
+    print(json.dumps({"erased": args.id, "rows": counts}))
+    return 0

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import flows
-from bot import effects, i18n, messages
+from bot import effects, i18n, linking, messages
 from bot.db import repo
 from bot.db.models import Address, Conversation, Message, Returnee
 from bot.db.session import UnitOfWork
@@ -86,10 +86,19 @@ class Conversations:
         db.add(message)
         await db.flush()
         if returnee is None or address is None:
-            log.info(
-                "message %s from an unknown %s address kept for review", message.id, inbound.channel
+            linked = await self._link(db, inbound, now=now)
+            if linked is None:
+                log.info(
+                    "message %s from an unknown %s address kept for review",
+                    message.id,
+                    inbound.channel,
+                )
+                return Outcome(stored=True, message_id=message.id)
+            message.returnee_id = linked.id
+            await self._say(db, linked, Turn(now=now, key=f"in:{message.id}"), messages.LINKED)
+            return Outcome(
+                stored=True, message_id=message.id, returnee_id=linked.id, intent="start"
             )
-            return Outcome(stored=True, message_id=message.id)
         address.last_inbound_at = now
         conversation = await repo.conversation_of(db, returnee.id)
         reading = self._understand(inbound, returnee, conversation)
@@ -99,6 +108,19 @@ class Conversations:
         return Outcome(
             stored=True, message_id=message.id, returnee_id=returnee.id, intent=reading.intent
         )
+
+    async def _link(
+        self, db: AsyncSession, inbound: InboundMessage, *, now: datetime
+    ) -> Returnee | None:
+        """A Telegram chat not yet known: a /start code or the sender's own number links it."""
+        if inbound.channel != "telegram":
+            return None
+        code = linking.start_payload(inbound.text)
+        if code is not None:
+            return await linking.link_by_code(db, code, inbound.address, now=now)
+        if inbound.shared_phone is not None:
+            return await linking.link_by_phone(db, inbound.shared_phone, inbound.address)
+        return None
 
     def _understand(
         self, inbound: InboundMessage, returnee: Returnee, conversation: Conversation | None

@@ -65,7 +65,10 @@ def read_csv(data: bytes) -> list[dict[str, str]]:
         dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else ",", delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    try:
+        rows = list(csv.reader(io.StringIO(text), dialect))
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
+        raise ImportFileError(f"the CSV file cannot be read: {exc}") from None
     return _keyed(rows)
 
 

@@ -83,6 +83,7 @@ class Outbox:
                     claimed_at=None,
                     next_attempt_at=now,
                     last_error="in flight at a crash: may have been sent once already",
+                    recovered_at=now,
                 )
             )
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -95,10 +96,11 @@ class Outbox:
             if not claimed:
                 break
             gate = asyncio.Semaphore(self.concurrency)
-            groups = [ids for ids in _by_returnee(claimed).values()]
-            await asyncio.gather(
-                *(self._deliver_in_order(ids, gate, total, now=now) for ids in groups)
-            )
+            # A task group: if one delivery fails unexpectedly, the others stop too, as in a
+            # crash; their rows stay "sending" and reconcile() puts them back.
+            async with asyncio.TaskGroup() as group:
+                for ids in _by_returnee(claimed).values():
+                    group.create_task(self._deliver_in_order(ids, gate, total, now=now))
         return total
 
     async def _deliver_in_order(

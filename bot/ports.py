@@ -14,6 +14,7 @@ class InboundMessage:
     choice_id: str | None = None  # a button pressed
     external_id: str | None = None  # MessageSid / update_id: processed once
     profile_name: str | None = None
+    shared_phone: str | None = None  # Telegram "share my number": the sender's own contact
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

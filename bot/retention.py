@@ -46,11 +46,17 @@ async def run(
     messages = await _erase_messages(unit_of_work, cutoff, batch)
     async with unit_of_work() as db:
         await _secure_delete(db)
-        comments = await _null_old(db, Checkin, Checkin.comment, Checkin.created_at, cutoff)
-        feedback = await _null_old(
-            db, Enrollment, Enrollment.feedback, Enrollment.updated_at, cutoff
+        comments = await db.execute(
+            update(Checkin)
+            .where(Checkin.created_at < cutoff, Checkin.comment.is_not(None))
+            .values(comment=None)
         )
-        report = RetentionReport(cutoff, messages, comments, feedback)
+        feedback = await db.execute(
+            update(Enrollment)
+            .where(Enrollment.updated_at < cutoff, Enrollment.feedback.is_not(None))
+            .values(feedback=None)
+        )
+        report = RetentionReport(cutoff, messages, _rowcount(comments), _rowcount(feedback))
         await audit.record(
             db,
             actor=actor,
@@ -67,31 +73,24 @@ async def _erase_messages(unit_of_work: UnitOfWork, cutoff: datetime, batch: int
     while True:
         async with unit_of_work() as db:
             await _secure_delete(db)
-            rows = (
-                await db.execute(
-                    select(Message)
-                    .where(Message.created_at < cutoff, Message.id > last_id)
-                    .order_by(Message.id)
-                    .limit(batch)
-                )
-            ).scalars()
-            count = 0
-            for count, message in enumerate(rows, start=1):  # noqa: B007 (count is kept)
-                last_id = message.id
+            query = (
+                select(Message)
+                .where(Message.created_at < cutoff, Message.id > last_id)
+                .order_by(Message.id)
+                .limit(batch)
+            )
+            rows = list((await db.execute(query)).scalars())
+            for message in rows:
                 if message.text:
                     message.text = ""
                     erased += 1
-        if count < batch:
+        if len(rows) < batch:
             return erased
+        last_id = rows[-1].id
 
 
-async def _null_old(
-    db: AsyncSession, model: type[Checkin] | type[Enrollment], column: object, at: object, cutoff: datetime
-) -> int:
-    result = await db.execute(
-        update(model).where(at < cutoff, column.isnot(None)).values({column: None})  # type: ignore[operator, attr-defined]
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def _secure_delete(db: AsyncSession) -> None:

@@ -19,6 +19,8 @@ from bot.db.session import make_engine
 from bot.services import Services, build_services
 from bot.settings import Settings, load
 
+# PTB 22 warns about RetryAfter's int seconds unless this opts in to timedelta (warnings fail tests)
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 FIXED_NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 TEST_KEY = Fernet.generate_key().decode()
 PG_URL = os.environ.get("TEST_DATABASE_URL")

@@ -15,8 +15,9 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.interval = 1.0 / per_second
-        self.recipient_interval = 1.0 / per_recipient if per_recipient else 0.0
+        # Margins: the provider counts from when a request reaches it, a little after our slot.
+        self.interval = 1.05 / per_second
+        self.recipient_interval = 1.0 / per_recipient + 0.1 if per_recipient else 0.0
         self.clock = clock
         self._next = 0.0
         self._next_for: dict[str, float] = {}

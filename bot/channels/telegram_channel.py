@@ -41,10 +41,13 @@ def to_inbound(update: Update) -> InboundMessage | None:
     if message is None:
         return None
     if message.contact is not None:
+        # only the sender's own number links a chat: a forwarded contact is someone else's
+        own = message.from_user is not None and message.contact.user_id == message.from_user.id
         return InboundMessage(
             channel="telegram",
             address=str(message.chat_id),
-            text=message.contact.phone_number,
+            text="",
+            shared_phone=message.contact.phone_number if own else None,
             external_id=external,
         )
     if message.text is None:

@@ -3,6 +3,7 @@
 import hmac
 import json
 import logging
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,15 +13,44 @@ from telegram import Update
 from bot import receipts
 from bot.channels import telegram_channel, twilio_channel
 from bot.clock import utcnow
+from bot.ports import InboundMessage
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks")
 FORM = "application/x-www-form-urlencoded"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+_PROVIDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # MessageSid, update_id: as the columns hold
+_ADDRESS = re.compile(r"[^\x00-\x1f\x7f]{1,64}")  # a phone, or whatsapp:+...
+_CHAT_ID = re.compile(r"-?[0-9]{1,20}")
+_ERROR_CODE = re.compile(r"[0-9]{1,16}")
 
 
 def _refuse(status: int, why: str) -> Response:
     return PlainTextResponse(why, status_code=status)
+
+
+def _update_id_ok(value: object) -> bool:
+    return type(value) is int and 0 <= value < 2**63
+
+
+def _storable(inbound: InboundMessage) -> bool:
+    """Refuse what the database cannot hold: non-text, lone surrogates, ids beyond the columns."""
+    if not _PROVIDER_ID.fullmatch(inbound.external_id or "0"):
+        return False
+    address = _CHAT_ID if inbound.channel == "telegram" else _ADDRESS
+    if not isinstance(inbound.address, str) or not address.fullmatch(inbound.address):
+        return False
+    texts = (inbound.text, inbound.choice_id, inbound.profile_name, inbound.shared_phone)
+    for value in texts:
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
 
 
 @router.post("/telegram")
@@ -38,14 +68,17 @@ async def telegram(request: Request) -> Response:
         return _refuse(403, "forbidden")
     if not request.headers.get("content-type", "").startswith("application/json"):
         return _refuse(415, "expected application/json")
+    body = await request.body()  # outside the try: an oversized body is a 413, not a 400
     try:
-        data: Any = json.loads(await request.body())
+        data: Any = json.loads(body)
         update = Update.de_json(data, None) if isinstance(data, dict) else None
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except Exception:  # PTB raises many types (OverflowError, OSError...) on hostile input
         update = None
-    if update is None or not isinstance(data.get("update_id"), int):
+    if update is None or not _update_id_ok(data.get("update_id")):
         return _refuse(400, "not a Telegram update")
     inbound = telegram_channel.to_inbound(update)
+    if inbound is not None and not _storable(inbound):
+        return _refuse(400, "not a Telegram update")
     if inbound is not None:
         await services.conversations.handle(inbound, now=utcnow())
     if update.callback_query is not None:
@@ -82,9 +115,10 @@ async def twilio(request: Request) -> Response:
         return form
     if not form.get("MessageSid") or not form.get("From"):
         return _refuse(400, "MessageSid and From are required")
-    await request.app.state.services.conversations.handle(
-        twilio_channel.to_inbound(form), now=utcnow()
-    )
+    inbound = twilio_channel.to_inbound(form)
+    if not _storable(inbound):
+        return _refuse(400, "malformed MessageSid or From")
+    await request.app.state.services.conversations.handle(inbound, now=utcnow())
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
@@ -99,6 +133,8 @@ async def twilio_status(request: Request) -> Response:
         return _refuse(400, "MessageSid and MessageStatus are required")
     services = request.app.state.services
     async with services.unit_of_work() as db:
-        await receipts.record_status(db, sid, status, form.get("ErrorCode") or None, now=utcnow())
+        code = form.get("ErrorCode", "")
+        code_ok = code if _ERROR_CODE.fullmatch(code) else None
+        await receipts.record_status(db, sid, status, code_ok, now=utcnow())
     services.outbox.wake()  # a fallback SMS may have been queued
     return Response(EMPTY_TWIML, media_type="text/xml")

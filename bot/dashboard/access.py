@@ -5,6 +5,8 @@ viewer reads everything and changes nothing. An object outside the caseload answ
 existence is not revealed.
 """
 
+from typing import Any, TypeVar
+
 from fastapi import HTTPException, Request
 from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import Alert, Enrollment, Returnee, User, Workshop
 from bot.web.security import csrf_ok
 
+T = TypeVar("T", bound=tuple[Any, ...])
 NOT_FOUND = "Introuvable."
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL: a larger one is simply not found
+
+
+def valid_id(value: int) -> bool:
+    """True for an id that can exist (so a huge one answers 404, not a database error)."""
+    return 0 < value <= MAX_ID
 
 
 def can_write(user: User) -> bool:
@@ -33,8 +42,8 @@ def check_form(request: Request, user: User, csrf: str) -> None:
         raise HTTPException(403, "Votre compte est en lecture seule.")
 
 
-def scoped(query: Select[tuple[Returnee]], user: User) -> Select[tuple[Returnee]]:
-    """Limit a query that selects from returnees to the user's caseload."""
+def scoped(query: Select[T], user: User) -> Select[T]:
+    """Limit a query that selects from (or joins) returnees to the user's caseload."""
     if sees_all(user):
         return query
     return query.where(Returnee.caseworker_id == user.id)
@@ -47,7 +56,7 @@ def in_caseload(user: User, returnee: Returnee) -> bool:
 
 async def returnee_for(db: AsyncSession, user: User, returnee_id: int) -> Returnee:
     """Return a returnee of the user's caseload, else 404."""
-    returnee = await db.get(Returnee, returnee_id)
+    returnee = await db.get(Returnee, returnee_id) if valid_id(returnee_id) else None
     if returnee is None or not in_caseload(user, returnee):
         raise HTTPException(404, NOT_FOUND)
     return returnee
@@ -55,7 +64,7 @@ async def returnee_for(db: AsyncSession, user: User, returnee_id: int) -> Return
 
 async def alert_for(db: AsyncSession, user: User, alert_id: int) -> tuple[Alert, Returnee]:
     """Return an alert about a returnee of the user's caseload, else 404."""
-    alert = await db.get(Alert, alert_id)
+    alert = await db.get(Alert, alert_id) if valid_id(alert_id) else None
     if alert is None:
         raise HTTPException(404, NOT_FOUND)
     return alert, await returnee_for(db, user, alert.returnee_id)
@@ -79,7 +88,7 @@ def visible_workshops(user: User) -> Select[tuple[Workshop]]:
 async def workshop_for(db: AsyncSession, user: User, workshop_id: int) -> Workshop:
     """Return a workshop the user may see, else 404."""
     query = visible_workshops(user).where(Workshop.id == workshop_id)
-    workshop = (await db.execute(query)).scalar_one_or_none()
+    workshop = (await db.execute(query)).scalar_one_or_none() if valid_id(workshop_id) else None
     if workshop is None:
         raise HTTPException(404, NOT_FOUND)
     return workshop

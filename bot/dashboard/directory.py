@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from bot.dashboard.access import scoped, sees_all
+from bot.dashboard.access import scoped, sees_all, valid_id
 from bot.db.models import Alert, Enrollment, Message, Returnee, User
 from bot.programme import COUNTRIES, InvalidField, normalize_phone
 
@@ -44,6 +44,12 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+def _id(value: str) -> int:
+    """A filter's id, or 0 for none (or one that cannot exist)."""
+    number = int(value) if value.isascii() and value.isdigit() else 0
+    return number if valid_id(number) else 0
+
+
 def _phones(q: str) -> list[str]:
     """E.164 forms of what looks like a phone number, read with each programme country."""
     found = set()
@@ -65,16 +71,11 @@ async def search(db: AsyncSession, user: User, filters: Filters, *, page: int = 
     ):
         if value:
             query = query.where(column == value)
-    if filters.caseworker.isdigit() and sees_all(user):
-        query = query.where(Returnee.caseworker_id == int(filters.caseworker))
-    if filters.workshop.isdigit():
-        query = query.where(
-            Returnee.id.in_(
-                select(Enrollment.returnee_id).where(
-                    Enrollment.workshop_id == int(filters.workshop)
-                )
-            )
-        )
+    if sees_all(user) and (caseworker := _id(filters.caseworker)):
+        query = query.where(Returnee.caseworker_id == caseworker)
+    if workshop := _id(filters.workshop):
+        enrolled = select(Enrollment.returnee_id).where(Enrollment.workshop_id == workshop)
+        query = query.where(Returnee.id.in_(enrolled))
     if filters.opted_out in ("yes", "no"):
         query = query.where(Returnee.opted_out.is_(filters.opted_out == "yes"))
     q = filters.q.strip()

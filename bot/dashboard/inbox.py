@@ -8,12 +8,13 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
+from bot import audit
 from bot.clock import utcnow
 from bot.dashboard.access import alert_for, check_form, scoped
 from bot.dashboard.auth import current_user
 from bot.dashboard.labels import ALERT_RANK
 from bot.dashboard.templating import page
-from bot.db.models import Alert, AuditEvent, Returnee, User
+from bot.db.models import Alert, Returnee, User
 
 router = APIRouter()
 PAGE = 100
@@ -36,19 +37,19 @@ async def open_alerts(
     db: AsyncSession, user: User, *, view: str = "all", offset: int = 0, limit: int = PAGE
 ) -> tuple[list[AlertRow], int]:
     """Open alerts in the caseload, by priority then age, and how many there are in all."""
-    query = (
-        scoped(select(Returnee), user)
-        .with_only_columns(Alert, Returnee, RANK)
+    query = scoped(
+        select(Alert, Returnee, RANK)
+        .select_from(Returnee)
         .join(Alert, Alert.returnee_id == Returnee.id)
-        .where(Alert.status == "open")
+        .where(Alert.status == "open"),
+        user,
     )
     if view == "mine":
         query = query.where(Alert.assigned_to == user.id)
     elif view == "free":
         query = query.where(Alert.assigned_to.is_(None))
-    total = (
-        await db.execute(query.with_only_columns(func.count(Alert.id)).order_by(None))
-    ).scalar_one()
+    counted = query.with_only_columns(func.count(Alert.id), maintain_column_froms=True)
+    total = (await db.execute(counted)).scalar_one()
     rows = (
         await db.execute(
             query.order_by(RANK, Alert.created_at, Alert.id).offset(offset).limit(limit)
@@ -121,16 +122,13 @@ async def _act(request: Request, user: User, alert_id: int, csrf: str, action: s
                 alert.assigned_to = None
             elif action == "resolve":
                 alert.status, alert.resolved_at = "resolved", now
-            db.add(
-                AuditEvent(
-                    actor=user.email, action=f"alert_{action}", target=f"alert:{alert.id}",
-                    created_at=now,
-                )
+            await audit.record(
+                db, actor=user.email, action=f"alert_{action}", target=f"alert:{alert.id}", now=now
             )
     return alert
 
 
-@router.post("/alerts/{alert_id}/assign")
+@router.post("/alerts/{alert_id:int}/assign")
 async def assign(
     request: Request,
     alert_id: int,
@@ -142,7 +140,7 @@ async def assign(
     return _back(await _act(request, user, alert_id, csrf, "assign"), back)
 
 
-@router.post("/alerts/{alert_id}/release")
+@router.post("/alerts/{alert_id:int}/release")
 async def release(
     request: Request,
     alert_id: int,
@@ -154,7 +152,7 @@ async def release(
     return _back(await _act(request, user, alert_id, csrf, "release"), back)
 
 
-@router.post("/alerts/{alert_id}/resolve")
+@router.post("/alerts/{alert_id:int}/resolve")
 async def resolve(
     request: Request,
     alert_id: int,
@@ -166,7 +164,7 @@ async def resolve(
     return _back(await _act(request, user, alert_id, csrf, "resolve"), back)
 
 
-@router.post("/alerts/{alert_id}/note")
+@router.post("/alerts/{alert_id:int}/note")
 async def note(
     request: Request,
     alert_id: int,
@@ -183,9 +181,7 @@ async def note(
         if text.strip():
             line = f"{now:%d/%m/%Y %H:%M} UTC · {user.name or user.email} : {text.strip()}"
             alert.note = "\n".join(filter(None, (alert.note, line)))[-NOTE_MAX:]
-        db.add(
-            AuditEvent(
-                actor=user.email, action="alert_note", target=f"alert:{alert.id}", created_at=now
-            )
+        await audit.record(
+            db, actor=user.email, action="alert_note", target=f"alert:{alert.id}", now=now
         )
     return _back(alert, back)

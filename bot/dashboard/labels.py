@@ -60,7 +60,11 @@ CHANNELS = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}
 COUNTRIES = {"MA": "Maroc", "TN": "Tunisie", "SN": "Sénégal"}
 LANGUAGES = {"fr": "français", "ar": "arabe", "wo": "wolof"}
 CONSENT = {"unknown": "inconnu", "given": "donné", "withdrawn": "retiré"}
-CONSENT_METHOD = {"registration": "à l'inscription", "chat": "par message", "dashboard": "saisi ici"}
+CONSENT_METHOD = {
+    "registration": "à l'inscription",
+    "chat": "par message",
+    "dashboard": "saisi ici",
+}
 ROLES = {"admin": "administrateur", "caseworker": "conseiller", "viewer": "lecture seule"}
 ALL: Mapping[str, Mapping[str, str]] = {
     "alert": ALERT_KINDS,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from starlette.responses import RedirectResponse, Response
 
+from bot import audit
 from bot.clock import utcnow
 from bot.dashboard import timeline
 from bot.dashboard.access import check_form, returnee_for
@@ -15,7 +16,7 @@ from bot.dashboard.auth import current_user
 from bot.dashboard.charts import line_chart
 from bot.dashboard.inbox import alerts_of
 from bot.dashboard.templating import page
-from bot.db.models import AuditEvent, LinkCode, User
+from bot.db.models import LinkCode, User
 from bot.effects import Turn, queue_message, record_consent
 
 router = APIRouter()
@@ -26,7 +27,7 @@ LINK_CODE_DAYS = 7
 DEFAULT_BOT = "returnee_bot"
 
 
-@router.get("/returnees/{returnee_id}")
+@router.get("/returnees/{returnee_id:int}")
 async def show(request: Request, returnee_id: int, user: CurrentUser) -> Response:
     """The timeline: messages in and out, check-ins, schedule decisions, alerts, consent."""
     now = utcnow()
@@ -47,7 +48,7 @@ async def show(request: Request, returnee_id: int, user: CurrentUser) -> Respons
     )
 
 
-@router.post("/returnees/{returnee_id}/reply")
+@router.post("/returnees/{returnee_id:int}/reply")
 async def reply(
     request: Request, returnee_id: int, user: CurrentUser, csrf: FormStr = "", text: FormStr = ""
 ) -> Response:
@@ -60,26 +61,25 @@ async def reply(
     services = request.app.state.services
     async with services.unit_of_work() as db:
         returnee = await returnee_for(db, user, returnee_id)
-        story = await timeline.build(db, returnee)
-        blocker = timeline.reply_blocker(returnee, story.addresses, now)
+        addresses = await timeline.addresses_of(db, returnee_id)
+        blocker = timeline.reply_blocker(returnee, addresses, now)
         if blocker is not None:
             raise HTTPException(409, blocker)
         turn = Turn(now=now, key=f"manual:{uuid.uuid4()}", purpose="manual")
         message = await queue_message(db, returnee, turn, text=body)
-        db.add(
-            AuditEvent(
-                actor=user.email,
-                action="manual_reply",
-                target=f"returnee:{returnee_id}",
-                detail=f"message:{message.id}",
-                created_at=now,
-            )
+        await audit.record(
+            db,
+            actor=user.email,
+            action="manual_reply",
+            target=audit.returnee_target(returnee_id),
+            detail=f"message:{message.id}",
+            now=now,
         )
     services.outbox.wake()  # after the commit
     return RedirectResponse(f"/returnees/{returnee_id}#reponse", status_code=303)
 
 
-@router.post("/returnees/{returnee_id}/consent")
+@router.post("/returnees/{returnee_id:int}/consent")
 async def consent(
     request: Request, returnee_id: int, user: CurrentUser, csrf: FormStr = "", kind: FormStr = ""
 ) -> Response:
@@ -93,18 +93,17 @@ async def consent(
         await record_consent(
             db, returnee, given=kind == "given", method="dashboard", now=now, channel=None
         )
-        db.add(
-            AuditEvent(
-                actor=user.email,
-                action=f"consent_{kind}",
-                target=f"returnee:{returnee_id}",
-                created_at=now,
-            )
+        await audit.record(
+            db,
+            actor=user.email,
+            action=f"consent_{kind}",
+            target=audit.returnee_target(returnee_id),
+            now=now,
         )
     return RedirectResponse(f"/returnees/{returnee_id}#consentement", status_code=303)
 
 
-@router.post("/returnees/{returnee_id}/link-code")
+@router.post("/returnees/{returnee_id:int}/link-code")
 async def link_code(
     request: Request, returnee_id: int, user: CurrentUser, csrf: FormStr = ""
 ) -> Response:
@@ -116,13 +115,12 @@ async def link_code(
         returnee = await returnee_for(db, user, returnee_id)
         expires = now + timedelta(days=LINK_CODE_DAYS)
         db.add(LinkCode(code_index=code, returnee_id=returnee.id, expires_at=expires))
-        db.add(
-            AuditEvent(
-                actor=user.email,
-                action="link_code",
-                target=f"returnee:{returnee_id}",
-                created_at=now,
-            )
+        await audit.record(
+            db,
+            actor=user.email,
+            action="link_code",
+            target=audit.returnee_target(returnee_id),
+            now=now,
         )
     settings = request.app.state.services.settings
     username = getattr(settings, "telegram_bot_username", None) or DEFAULT_BOT

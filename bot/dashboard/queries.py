@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.dashboard.access import scoped
 from bot.db.models import Enrollment, Message, Returnee, User, Workshop
 
 
@@ -22,18 +23,10 @@ class ReplyRow:
     enrollment_status: str | None
 
 
-def scoped(query: Select[tuple[Returnee]], user: User) -> Select[tuple[Returnee]]:
-    """Limit a query on returnees to what the user may see: caseworkers see their caseload."""
-    if user.role == "caseworker":
-        return query.where(Returnee.caseworker_id == user.id)
-    return query
-
-
 async def recent_replies(db: AsyncSession, user: User, *, limit: int = 100) -> list[ReplyRow]:
     """Return the latest replies with their returnee and enrollment status."""
     query = (
-        scoped(select(Returnee), user)
-        .with_only_columns(Returnee, Message)
+        scoped(select(Returnee, Message), user)
         .join(Message, Message.returnee_id == Returnee.id)
         .where(Message.direction == "in")
     )

@@ -1,19 +1,20 @@
 """Returnee pages: the list with search and filters, the create and edit forms."""
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
-from bot import programme
+from bot import audit, programme
 from bot.clock import utcnow
 from bot.dashboard import directory
 from bot.dashboard.access import check_form, returnee_for, sees_all, visible_workshops
 from bot.dashboard.auth import current_user
 from bot.dashboard.forms import errors_of
 from bot.dashboard.templating import page
-from bot.db.models import AuditEvent, Returnee, User
+from bot.db.models import Returnee, User
 from bot.programme import InvalidField
 
 router = APIRouter()
@@ -42,7 +43,7 @@ async def returnee_list(
         workshops=workshops,
         page_no=number,
         pages=max(1, -(-listing.total // directory.PAGE)),
-        query=str(request.query_params.remove("page")),
+        query=urlencode([i for i in request.query_params.multi_items() if i[0] != "page"]),
     )
 
 
@@ -114,7 +115,7 @@ async def create_returnee(
     try:
         async with uow() as db:
             returnee = await programme.create_returnee(db, new, now=utcnow())
-            db.add(_audit(user, "returnee_create", returnee))
+            await _audit(db, user, "returnee_create", returnee)
     except InvalidField as error:  # the transaction is rolled back: nothing is stored
         async with uow() as db:
             return await _form(
@@ -123,13 +124,13 @@ async def create_returnee(
     return RedirectResponse(f"/returnees/{returnee.id}", status_code=303)
 
 
-def _audit(user: User, action: str, returnee: Returnee) -> AuditEvent:
-    return AuditEvent(
-        actor=user.email, action=action, target=f"returnee:{returnee.id}", created_at=utcnow()
+async def _audit(db: AsyncSession, user: User, action: str, returnee: Returnee) -> None:
+    await audit.record(
+        db, actor=user.email, action=action, target=audit.returnee_target(returnee.id), now=utcnow()
     )
 
 
-@router.get("/returnees/{returnee_id}/edit")
+@router.get("/returnees/{returnee_id:int}/edit")
 async def edit_returnee(request: Request, returnee_id: int, user: CurrentUser) -> Response:
     """The edit form: name, language, channel, time zone (and caseworker, for admins)."""
     async with request.app.state.services.unit_of_work() as db:
@@ -145,7 +146,7 @@ async def edit_returnee(request: Request, returnee_id: int, user: CurrentUser) -
         return await _form(request, db, user, values=values, errors={}, returnee=returnee)
 
 
-@router.post("/returnees/{returnee_id}/edit")
+@router.post("/returnees/{returnee_id:int}/edit")
 async def update_returnee(
     request: Request,
     returnee_id: int,
@@ -170,7 +171,7 @@ async def update_returnee(
             if not name.strip():
                 raise InvalidField("name", "must not be empty")
             await programme.update_returnee(db, returnee, changes)
-            db.add(_audit(user, "returnee_update", returnee))
+            await _audit(db, user, "returnee_update", returnee)
     except InvalidField as error:  # rolled back: the record keeps its old values
         async with uow() as db:
             returnee = await returnee_for(db, user, returnee_id)

@@ -44,12 +44,13 @@ async def funnels(db: AsyncSession, user: User, workshop_ids: list[int]) -> dict
     """Status counts per workshop, over the user's caseload only."""
     if not workshop_ids:
         return {}
-    query = (
-        scoped(select(Returnee), user)
-        .with_only_columns(Enrollment.workshop_id, Enrollment.status, func.count(Enrollment.id))
+    query = scoped(
+        select(Enrollment.workshop_id, Enrollment.status, func.count(Enrollment.id))
+        .select_from(Returnee)
         .join(Enrollment, Enrollment.returnee_id == Returnee.id)
         .where(Enrollment.workshop_id.in_(workshop_ids))
-        .group_by(Enrollment.workshop_id, Enrollment.status)
+        .group_by(Enrollment.workshop_id, Enrollment.status),
+        user,
     )
     counts: dict[int, Counter[str]] = {w: Counter() for w in workshop_ids}
     for workshop_id, status, n in (await db.execute(query)).all():
@@ -61,12 +62,13 @@ async def roster(
     db: AsyncSession, user: User, workshop_id: int
 ) -> list[tuple[Enrollment, Returnee]]:
     """The caseload's enrollments in a workshop, by name."""
-    query = (
-        scoped(select(Returnee), user)
-        .with_only_columns(Enrollment, Returnee)
+    query = scoped(
+        select(Enrollment, Returnee)
+        .select_from(Returnee)
         .join(Enrollment, Enrollment.returnee_id == Returnee.id)
         .where(Enrollment.workshop_id == workshop_id)
-        .options(defer(Returnee.phone))
+        .options(defer(Returnee.phone)),
+        user,
     )
     rows = [(e, r) for e, r in (await db.execute(query)).all()]
     return sorted(rows, key=lambda row: fold(row[1].name))

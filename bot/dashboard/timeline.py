@@ -56,7 +56,7 @@ async def build(db: AsyncSession, returnee: Returnee) -> Timeline:
         returnee=returnee,
         tz=returnee.timezone or COUNTRIES.get(returnee.country, "UTC"),
         caseworker=(caseworker.name or caseworker.email) if caseworker else None,
-        addresses=await _rows(db, select(Address).where(Address.returnee_id == returnee.id)),
+        addresses=await addresses_of(db, returnee.id),
     )
     messages = await _rows(
         db,
@@ -95,6 +95,11 @@ async def build(db: AsyncSession, returnee: Returnee) -> Timeline:
         key=lambda e: (e.at, e.kind),
     )
     return tl
+
+
+async def addresses_of(db: AsyncSession, returnee_id: int) -> list[Address]:
+    """A returnee's channel addresses."""
+    return await _rows(db, select(Address).where(Address.returnee_id == returnee_id))
 
 
 async def _rows(db: AsyncSession, query: Select[tuple[T]]) -> list[T]:

@@ -3,23 +3,24 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
-from bot import programme
+from bot import audit, programme
 from bot.clock import utcnow
 from bot.dashboard import roster as rosters
 from bot.dashboard.access import (
     check_form,
     check_workshop_owner,
     returnee_for,
+    valid_id,
     visible_workshops,
     workshop_for,
 )
 from bot.dashboard.auth import current_user
 from bot.dashboard.forms import errors_of, input_value, local_datetime
 from bot.dashboard.templating import flash, page
-from bot.db.models import AuditEvent, Enrollment, User, Workshop
+from bot.db.models import Enrollment, User, Workshop
 from bot.programme import InvalidField
 
 router = APIRouter()
@@ -29,13 +30,16 @@ ZONES = ("Africa/Casablanca", "Africa/Tunis", "Africa/Dakar")
 MARKS = ("attended", "absent")
 
 
-def _audit(user: User, action: str, workshop_id: int, detail: str | None = None) -> AuditEvent:
-    return AuditEvent(
+async def _audit(
+    db: AsyncSession, user: User, action: str, workshop_id: int, detail: str | None = None
+) -> None:
+    await audit.record(
+        db,
         actor=user.email,
         action=action,
         target=f"workshop:{workshop_id}",
         detail=detail,
-        created_at=utcnow(),
+        now=utcnow(),
     )
 
 
@@ -47,7 +51,8 @@ async def workshop_list(request: Request, user: CurrentUser) -> Response:
         shown = list((await db.execute(visible_workshops(user))).scalars())
         funnels = await rosters.funnels(db, user, [w.id for w in shown])
     upcoming = sorted(
-        (w for w in shown if w.status == "scheduled" and w.ends_at >= now), key=lambda w: w.starts_at
+        (w for w in shown if w.status == "scheduled" and w.ends_at >= now),
+        key=lambda w: w.starts_at,
     )
     past = sorted((w for w in shown if w not in upcoming), key=lambda w: w.starts_at, reverse=True)
     return page(request, "workshops.html", upcoming=upcoming, past=past, funnels=funnels)
@@ -107,14 +112,14 @@ async def create_workshop(
         )
         async with request.app.state.services.unit_of_work() as db:
             workshop = await programme.create_workshop(db, new, now=utcnow())
-            db.add(_audit(user, "workshop_create", workshop.id))
+            await _audit(db, user, "workshop_create", workshop.id)
     except InvalidField as error:
         return _form(request, values=values, errors=errors_of(error), status=422)
     flash(request, "Atelier créé.")
     return RedirectResponse(f"/workshops/{workshop.id}", status_code=303)
 
 
-@router.get("/workshops/{workshop_id}")
+@router.get("/workshops/{workshop_id:int}")
 async def show_workshop(request: Request, workshop_id: int, user: CurrentUser) -> Response:
     """The roster of the caseload with each answer, attendance marks, and the funnel."""
     async with request.app.state.services.unit_of_work() as db:
@@ -132,7 +137,7 @@ async def show_workshop(request: Request, workshop_id: int, user: CurrentUser) -
     )
 
 
-@router.post("/workshops/{workshop_id}/edit")
+@router.post("/workshops/{workshop_id:int}/edit")
 async def edit_workshop(
     request: Request,
     workshop_id: int,
@@ -159,7 +164,7 @@ async def edit_workshop(
                 "location": location.strip()[:200],
             }
             await programme.change_workshop(db, workshop, changes, now=utcnow())
-            db.add(_audit(user, "workshop_update", workshop_id, f"version {workshop.version}"))
+            await _audit(db, user, "workshop_update", workshop_id, f"version {workshop.version}")
     except InvalidField as error:
         async with uow() as db:
             workshop = await workshop_for(db, user, workshop_id)
@@ -180,7 +185,7 @@ async def edit_workshop(
     return RedirectResponse(f"/workshops/{workshop_id}", status_code=303)
 
 
-@router.post("/workshops/{workshop_id}/cancel")
+@router.post("/workshops/{workshop_id:int}/cancel")
 async def cancel_workshop(
     request: Request, workshop_id: int, user: CurrentUser, csrf: FormStr = ""
 ) -> Response:
@@ -191,12 +196,12 @@ async def cancel_workshop(
         await check_workshop_owner(db, user, workshop)
         if workshop.status != "cancelled":
             await programme.change_workshop(db, workshop, {"status": "cancelled"}, now=utcnow())
-            db.add(_audit(user, "workshop_cancel", workshop_id))
+            await _audit(db, user, "workshop_cancel", workshop_id)
     flash(request, "Atelier annulé ; les personnes inscrites sont prévenues.")
     return RedirectResponse(f"/workshops/{workshop_id}", status_code=303)
 
 
-@router.get("/workshops/{workshop_id}/enroll")
+@router.get("/workshops/{workshop_id:int}/enroll")
 async def enroll_form(
     request: Request, workshop_id: int, user: CurrentUser, q: str = "", country: str = ""
 ) -> Response:
@@ -216,7 +221,7 @@ async def enroll_form(
     )
 
 
-@router.post("/workshops/{workshop_id}/enroll")
+@router.post("/workshops/{workshop_id:int}/enroll")
 async def enroll(
     request: Request,
     workshop_id: int,
@@ -240,12 +245,15 @@ async def enroll(
                 done += 1
             except InvalidField:
                 skipped += 1
-        db.add(_audit(user, "enroll", workshop_id, f"{done} enrolled"))
-    flash(request, f"{done} personne(s) inscrite(s)" + (f", {skipped} déjà inscrite(s)." if skipped else "."))
+        await _audit(db, user, "enroll", workshop_id, f"{done} enrolled")
+    flash(
+        request,
+        f"{done} personne(s) inscrite(s)" + (f", {skipped} déjà inscrite(s)." if skipped else "."),
+    )
     return RedirectResponse(f"/workshops/{workshop_id}", status_code=303)
 
 
-@router.post("/workshops/{workshop_id}/attendance")
+@router.post("/workshops/{workshop_id:int}/attendance")
 async def attendance(
     request: Request,
     workshop_id: int,
@@ -260,16 +268,10 @@ async def attendance(
         raise HTTPException(422, "Statut de présence inconnu.")
     async with request.app.state.services.unit_of_work() as db:
         await workshop_for(db, user, workshop_id)
-        enrollment = (
-            await db.execute(
-                select(Enrollment).where(
-                    Enrollment.id == enrollment_id, Enrollment.workshop_id == workshop_id
-                )
-            )
-        ).scalar_one_or_none()
-        if enrollment is None:
+        enrollment = await db.get(Enrollment, enrollment_id) if valid_id(enrollment_id) else None
+        if enrollment is None or enrollment.workshop_id != workshop_id:
             raise HTTPException(404, "Introuvable.")
         await returnee_for(db, user, enrollment.returnee_id)
         enrollment.status, enrollment.updated_at = status, utcnow()
-        db.add(_audit(user, f"mark_{status}", workshop_id, f"enrollment:{enrollment.id}"))
+        await _audit(db, user, f"mark_{status}", workshop_id, f"enrollment:{enrollment.id}")
     return RedirectResponse(f"/workshops/{workshop_id}#e{enrollment_id}", status_code=303)

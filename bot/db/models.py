@@ -173,6 +173,8 @@ class OutboxItem(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     last_error: Mapped[str | None] = mapped_column(String(255), default=None)
+    # set when a crash left the row in flight: the provider may have it once already
+    recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

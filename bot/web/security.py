@@ -3,6 +3,7 @@
 import hmac
 import secrets
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,6 +17,7 @@ HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cache-control", b"no-store"),  # unless the response says otherwise (ASVS 14.3.2)
 ]
 
 
@@ -35,7 +37,10 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + self.headers
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(k, v) for k, v in self.headers if k not in present]  # no duplicates
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -64,7 +69,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge()
             return message
 
         try:
@@ -73,8 +78,11 @@ class BodyLimit:
             await _reject(send, 413)
 
 
-class BodyTooLarge(Exception):
-    """A streamed body went over the limit."""
+class BodyTooLarge(HTTPException):
+    """A streamed body went over the limit (an HTTPException, so body parsers answer 413 too)."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "request body too large")
 
 
 async def _reject(send: Send, status: int) -> None:

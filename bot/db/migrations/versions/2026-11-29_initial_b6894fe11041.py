@@ -1,8 +1,8 @@
 """initial
 
-Revision ID: 30570acdc29b
+Revision ID: b6894fe11041
 Revises: 
-Create Date: 2026-11-29 15:13:55.528280
+Create Date: 2026-11-29 15:36:20.339961
 """
 from collections.abc import Sequence
 
@@ -11,7 +11,7 @@ from alembic import op
 
 import bot.db.types
 
-revision: str = '30570acdc29b'
+revision: str = 'b6894fe11041'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -250,6 +250,7 @@ def upgrade() -> None:
     sa.Column('claimed_at', bot.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('claimed_by', sa.String(length=64), nullable=True),
     sa.Column('last_error', sa.String(length=255), nullable=True),
+    sa.Column('recovered_at', bot.db.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', bot.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_outbox_message_id_messages'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
