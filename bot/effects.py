@@ -18,7 +18,7 @@ from bot.db.models import (
     OutboxItem,
     Returnee,
 )
-from bot.messages import NOT_UNDERSTOOD, NOTICE_VERSION
+from bot.messages import HANDED_OVER, NOT_UNDERSTOOD, NOTICE_VERSION
 from flows import serialize
 
 ENROLLMENT_STATUSES = {
@@ -112,6 +112,10 @@ async def apply(
         elif isinstance(event, flows.FieldChanged):
             await _field(db, returnee, turn, event, sprint.session.flow_id)
         elif isinstance(event, flows.HandoffRequested):
+            if event.kind == "not_understood":  # say so, rather than fall silent
+                text = i18n.render(*HANDED_OVER, returnee.language, {})
+                await queue_message(db, returnee, turn, text=text, n=n)
+                n += 1
             await raise_alert(
                 db,
                 returnee,

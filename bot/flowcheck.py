@@ -11,7 +11,8 @@ from babel.messages.pofile import read_po
 
 from bot import messages
 from bot.i18n import LOCALES_DIR
-from bot.rendering import gsm7_segments
+from bot.ports import OutboundMessage
+from bot.rendering import body_with_options, gsm7_segments
 from bot.services import flow_texts
 from flows import build_registry
 from flows.definition import FlowError
@@ -125,8 +126,16 @@ def _check_size(
 ) -> None:
     """Count the SMS segments of a text as sent: placeholders filled, options numbered."""
     body = _translated(catalog, text).format_map(_Sample(SAMPLE))
-    lines = [f"{n}. {_translated(catalog, o)}" for n, o in enumerate(options, start=1)]
-    rendered = "\n".join([("\u200f" if lang == "ar" else "") + body, *lines])
+    choices = tuple((str(n), _translated(catalog, o)) for n, o in enumerate(options, start=1))
+    rendered = body_with_options(
+        OutboundMessage(
+            channel="sms",
+            address="",
+            text=("\u200f" if lang == "ar" else "") + body,
+            choices=choices,
+            idempotency_key="",
+        )
+    )
     encoding, segments = gsm7_segments(rendered)
     budget = SMS_SEGMENT_BUDGET[encoding]
     if segments > budget:

@@ -24,6 +24,7 @@ from bot.db.session import UnitOfWork
 from bot.db.types import EncryptedText
 
 BATCH = 200
+PAUSE = 0.02  # seconds between batches
 
 
 @dataclass
@@ -65,7 +66,7 @@ async def rotate_all(
     newest_key: str,
     actor: str,
     batch: int = BATCH,
-    pause: float = 0.0,
+    pause: float = PAUSE,
 ) -> RotationReport:
     """Re-encrypt every encrypted value that the newest key did not make; audit the run."""
     started = time.monotonic()
@@ -96,46 +97,60 @@ async def _rotate_column(
     batch: int,
     pause: float,
 ) -> int:
+    """Walk one column by id: read a batch, re-encrypt outside any transaction, write it back.
+
+    Both transactions are short (no cryptography inside), so the service's own transactions,
+    which on SQLite all wait for the one write lock, get in between the batches.
+    """
     raw = table(table_name, column("id", Integer), column(column_name, LargeBinary))
     value = raw.c[column_name]
     seen, last_id = 0, 0
     while True:
         async with unit_of_work() as db:
-            rows = (
-                await db.execute(
-                    select(raw.c.id, value)
-                    .where(raw.c.id > last_id, value.is_not(None))
-                    .order_by(raw.c.id)
-                    .limit(batch)
-                )
-            ).all()
-            for row_id, token in rows:
-                new = _rotated(bytes(token), newest, report)
-                if new is not None:
-                    result = await db.execute(
-                        update(raw).where(raw.c.id == row_id, value == token).values({value: new})
-                    )
-                    changed = int(getattr(result, "rowcount", 0) or 0)
+            query = (
+                select(raw.c.id, value)
+                .where(raw.c.id > last_id, value.is_not(None))
+                .order_by(raw.c.id)
+                .limit(batch)
+            )
+            rows = [(int(row_id), bytes(token)) for row_id, token in (await db.execute(query))]
+        work = await asyncio.to_thread(_rotate_batch, rows, newest)
+        report.current += work.current
+        report.unreadable += work.unreadable
+        if work.changes:
+            async with unit_of_work() as db:
+                for row_id, old, new in work.changes:
+                    swap = update(raw).where(raw.c.id == row_id, value == old).values({value: new})
+                    changed = int(getattr(await db.execute(swap), "rowcount", 0) or 0)
                     report.rotated += changed
                     report.conflicts += 1 - changed
         seen += len(rows)
         if len(rows) < batch:
             return seen
         last_id = rows[-1][0]
-        await asyncio.sleep(pause)  # let the service's own transactions in
+        await asyncio.sleep(pause)  # let the service's transactions in
 
 
-def _rotated(token: bytes, newest: Fernet, report: RotationReport) -> bytes | None:
-    """The token under the newest key, or None when it already is (or cannot be read)."""
-    try:
-        newest.decrypt(token)
-    except InvalidToken:
-        pass
-    else:
-        report.current += 1
-        return None
-    try:
-        return crypto.rotate(token)
-    except InvalidToken:
-        report.unreadable += 1
-        return None
+@dataclass
+class _Batch:
+    changes: list[tuple[int, bytes, bytes]] = field(default_factory=list)  # id, old, new
+    current: int = 0
+    unreadable: int = 0
+
+
+def _rotate_batch(rows: list[tuple[int, bytes]], newest: Fernet) -> _Batch:
+    """Re-encrypt the tokens the newest key did not make (runs in a worker thread)."""
+    work = _Batch()
+    for row_id, token in rows:
+        try:
+            newest.decrypt(token)
+        except InvalidToken:
+            pass
+        else:
+            work.current += 1
+            continue
+        try:
+            work.changes.append((row_id, token, crypto.rotate(token)))
+        except InvalidToken:
+            work.unreadable += 1
+    return work

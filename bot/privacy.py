@@ -145,7 +145,9 @@ async def checkpoint(engine: AsyncEngine) -> None:
     """On SQLite, fold the write-ahead log into the file and empty it (after an erasure)."""
     if engine.dialect.name == "sqlite":
         async with engine.connect() as connection:
-            await connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            raw = await connection.get_raw_connection()  # outside any transaction, as it must be
+            if raw.driver_connection is not None:
+                await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 async def _returnee(db: AsyncSession, returnee_id: int) -> Returnee:

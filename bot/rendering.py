@@ -9,8 +9,18 @@ def body_with_options(message: OutboundMessage) -> str:
     """Return the text a numbered channel sends: the question, then one option per line."""
     if not message.choices or message.channel not in NUMBERED_CHANNELS:
         return message.text
-    lines = [f"{n}. {label}" for n, (_, label) in enumerate(message.choices, start=1)]
-    return "\n".join([message.text, *lines])
+    lines = [
+        _option(n, choice_id, label)
+        for n, (choice_id, label) in enumerate(message.choices, start=1)
+    ]
+    return "\n".join([message.text, *(line for line in lines if line)])
+
+
+def _option(n: int, choice_id: str, label: str) -> str:
+    """A numbered option; a scale's options ("1", "2 Mal") already carry their number."""
+    if choice_id == str(n):
+        return "" if label.strip() == choice_id else label
+    return f"{n}. {label}"
 
 
 def gsm7_segments(text: str) -> tuple[str, int]:

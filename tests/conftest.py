@@ -27,6 +27,17 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """--update-golden rewrites the transcripts' bot lines from what the code says now."""
+    parser.addoption("--update-golden", action="store_true", default=False)
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """Whether to rewrite golden files instead of comparing."""
+    return bool(request.config.getoption("--update-golden"))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated once; each test gets a copy."""

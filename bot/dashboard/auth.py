@@ -28,10 +28,14 @@ class LoginRequired(Exception):
 def _throttled(*keys: str) -> bool:
     now = time.monotonic()
     for key in keys:
-        window = _failures[key]
+        window = _failures.get(key)  # .get: looking up must not grow the table (memory DoS)
+        if window is None:
+            continue
         while window and window[0] < now - FAILURE_WINDOW:
             window.popleft()
-        if len(window) >= MAX_FAILURES:
+        if not window:
+            del _failures[key]
+        elif len(window) >= MAX_FAILURES:
             return True
     return False
 

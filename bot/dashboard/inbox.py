@@ -19,6 +19,7 @@ from bot.db.models import Alert, Returnee, User
 router = APIRouter()
 PAGE = 100
 NOTE_MAX = 8000  # the whole note; the oldest lines go first
+NOTE_LINE_MAX = 2000
 VIEWS = ("all", "mine", "free")
 RANK = case(ALERT_RANK, value=Alert.kind, else_=Alert.priority)
 
@@ -179,7 +180,8 @@ async def note(
     async with request.app.state.services.unit_of_work() as db:
         alert, _ = await alert_for(db, user, alert_id)
         if text.strip():
-            line = f"{now:%d/%m/%Y %H:%M} UTC · {user.name or user.email} : {text.strip()}"
+            said = text.strip()[:NOTE_LINE_MAX]
+            line = f"{now:%d/%m/%Y %H:%M} UTC · {user.name or user.email} : {said}"
             alert.note = "\n".join(filter(None, (alert.note, line)))[-NOTE_MAX:]
         await audit.record(
             db, actor=user.email, action="alert_note", target=f"alert:{alert.id}", now=now

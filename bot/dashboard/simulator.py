@@ -9,6 +9,7 @@ from bot.dashboard.templating import page
 from bot.db import repo
 from bot.db.models import Returnee
 from bot.db.session import UnitOfWork
+from bot.effects import Turn
 from bot.ports import InboundMessage
 from bot.web.security import csrf_ok
 
@@ -41,7 +42,37 @@ async def simulator(request: Request, returnee: int | None = None) -> Response:
         chosen=chosen,
         history=history,
         choices=last_choices or [],
+        flows=sorted(services.conversations.registry),
     )
+
+
+@router.post("/simulator/{returnee_id}/start")
+async def start(
+    request: Request, returnee_id: int, flow: str = Form(""), csrf: str = Form("")
+) -> Response:
+    """Start any flow for the returnee, about their next workshop, as the scheduler would."""
+    _allowed(request)
+    if not csrf_ok(request, csrf):
+        raise HTTPException(403, "CSRF token missing or wrong")
+    services = request.app.state.services
+    if flow not in services.conversations.registry:
+        raise HTTPException(422, "unknown flow")
+    now = utcnow()
+    async with services.unit_of_work() as db:
+        returnee = await repo.returnee(db, returnee_id)
+        if returnee is None:
+            raise HTTPException(404, "unknown returnee")
+        enrollment = await repo.next_enrollment(db, returnee_id)
+        fields = {"enrollment_id": str(enrollment.id)} if enrollment else {}
+        turn = Turn(
+            now=now,
+            key=f"sim:{flow}:{now.isoformat()}",
+            purpose=flow,
+            enrollment_id=enrollment.id if enrollment else None,
+        )
+        await services.conversations.start_flow(db, returnee, flow, turn=turn, fields=fields)
+    await services.outbox.drain(now=now)
+    return RedirectResponse(f"/simulator?returnee={returnee_id}", status_code=303)
 
 
 @router.post("/simulator/{returnee_id}")

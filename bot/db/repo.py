@@ -75,6 +75,18 @@ async def returnee(db: AsyncSession, returnee_id: int) -> Returnee | None:
     return await db.get(Returnee, returnee_id)
 
 
+async def next_enrollment(db: AsyncSession, returnee_id: int) -> Enrollment | None:
+    """Return the returnee's enrollment in their latest workshop (what a new flow is about)."""
+    result = await db.execute(
+        select(Enrollment)
+        .join(Workshop, Workshop.id == Enrollment.workshop_id)
+        .where(Enrollment.returnee_id == returnee_id)
+        .order_by(Workshop.starts_at.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
 async def open_alert(db: AsyncSession, returnee_id: int, kind: str) -> Alert | None:
     """Return the returnee's open alert of a kind, so a repeat does not pile up duplicates."""
     result = await db.execute(

@@ -1,6 +1,6 @@
 """Shared set-up for the dashboard tests: two caseloads, an admin and a viewer (no tests here)."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -130,7 +130,7 @@ class Session:
     csrf: str
 
     async def post(
-        self, url: str, data: dict[str, str] | None = None, **kwargs: object
+        self, url: str, data: Mapping[str, str | list[str]] | None = None, **kwargs: object
     ) -> httpx.Response:
         """Post a form with the CSRF token."""
         form = {"csrf": self.csrf, **(data or {})}

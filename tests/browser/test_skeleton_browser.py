@@ -45,3 +45,17 @@ def test_the_login_page_refuses_a_wrong_password(page: Page, live_server: LiveSe
     sign_in(page, live_server, ADMIN[0], "not the password")
     expect(page.get_by_role("alert")).to_contain_text(re.compile("incorrect"))
     screenshot(page, "login")
+
+
+def test_any_flow_runs_in_the_simulator_in_wolof(page: Page, live_server: LiveServer) -> None:
+    page.goto(f"{live_server.url}/simulator")
+    page.get_by_role("link", name="Mamadou Fall").click()
+    page.get_by_label("Démarrer une conversation").select_option("wellbeing")
+    page.get_by_role("button", name="Démarrer").click()
+    expect(page.locator(".bubble.out").last).to_contain_text("Baaxul")
+    page.get_by_label("Message").fill("2")
+    page.get_by_role("button", name="Envoyer").click()
+    page.get_by_label("Message").fill("waaw")
+    page.get_by_role("button", name="Envoyer").click()
+    expect(page.locator(".bubble.out").last).to_contain_text("conseiller")
+    screenshot(page, "simulator-wolof-wellbeing")
