@@ -56,7 +56,8 @@ async def test_invitation_buttons_and_a_tap_confirm(wired: Wired) -> None:
     await _invite(wired.services)
     await _tick(wired)
     (sent,) = wired.telegram.sent
-    assert str(sent.chat_id) == str(CHAT) and sent.text.startswith("\u200f")
+    assert str(sent.chat_id) == str(CHAT)
+    assert sent.text.startswith("\u200f")
     assert sent.reply_markup is not None
     buttons = [row[0]["callback_data"] for row in sent.reply_markup["inline_keyboard"]]
     assert buttons == ["yes", "no", "maybe", "help"]
@@ -100,7 +101,8 @@ async def test_a_blocked_bot_opts_the_returnee_out(wired: Wired) -> None:
     async with wired.services.unit_of_work() as db:
         returnee = await db.get(Returnee, returnee_id)
         item = (await db.execute(select(OutboxItem))).scalar_one()
-    assert returnee is not None and returnee.opted_out
+    assert returnee is not None
+    assert returnee.opted_out
     assert item.status == "failed"
 
 
@@ -128,7 +130,9 @@ async def test_a_deep_link_code_links_the_chat_once(wired: Wired) -> None:
         address = (
             await db.execute(select(Address).where(Address.channel == "telegram"))
         ).scalar_one()
-    assert linked is not None and linked.channel == "telegram" and address.address == "777"
+    assert linked is not None
+    assert linked.channel == "telegram"
+    assert address.address == "777"
     # the code is spent: another chat cannot use it
     assert await _deliver(wired, start_update(7, 888, code)) == 200
     async with wired.services.unit_of_work() as db:
@@ -155,4 +159,5 @@ async def test_sharing_ones_own_number_links_but_someone_elses_does_not(wired: W
         address = (
             await db.execute(select(Address).where(Address.channel == "telegram"))
         ).scalar_one()
-    assert address.address == "999" and address.returnee_id == returnee.id
+    assert address.address == "999"
+    assert address.returnee_id == returnee.id

@@ -72,11 +72,13 @@ async def _count(services: Services, model: type, *where: object) -> int:
 
 
 async def test_invitation_reply_and_delivery_statuses_over_sms(wired: Wired) -> None:
-    returnee_id, phone = await _invite(wired.services)
+    _returnee_id, phone = await _invite(wired.services)
     await _tick(wired)
     (sent,) = wired.twilio.messages
-    assert sent.to == phone and sent.params["From"] == SMS_FROM
-    assert "1. Oui" in sent.body and "4. " in sent.body
+    assert sent.to == phone
+    assert sent.params["From"] == SMS_FROM
+    assert "1. Oui" in sent.body
+    assert "4. " in sent.body
     assert sent.params["StatusCallback"] == f"{PUBLIC}/webhooks/twilio/status"
 
     assert await _post_inbound(wired, phone, "1") == 200
@@ -145,7 +147,8 @@ async def test_stop_over_sms_opts_out_and_21610_does_too(wired: Wired) -> None:
     assert await _post_inbound(wired, phone, "STOP") == 200
     async with wired.services.unit_of_work() as db:
         returnee = await db.get(Returnee, returnee_id)
-        assert returnee is not None and returnee.opted_out
+        assert returnee is not None
+        assert returnee.opted_out
     # another returnee whose number Twilio refuses because they sent STOP to Twilio itself
     async with wired.services.unit_of_work() as db:
         other = await make_returnee(db, now=FIXED_NOW, country="SN", language="wo")
@@ -155,7 +158,8 @@ async def test_stop_over_sms_opts_out_and_21610_does_too(wired: Wired) -> None:
     await _tick(wired, minutes=1)
     async with wired.services.unit_of_work() as db:
         refreshed = await db.get(Returnee, other.id)
-        assert refreshed is not None and refreshed.opted_out
+        assert refreshed is not None
+        assert refreshed.opted_out
 
 
 async def test_an_invalid_number_raises_a_dead_number_alert(wired: Wired) -> None:
@@ -182,17 +186,19 @@ async def test_429_slows_down_and_retries_instead_of_failing(wired: Wired) -> No
 
 
 async def test_whatsapp_outside_the_window_falls_back_to_sms(wired: Wired) -> None:
-    returnee_id, phone = await _invite(
+    _returnee_id, phone = await _invite(
         wired.services, channel="whatsapp", country="SN", language="wo"
     )
     await _tick(wired)
     (freeform,) = wired.twilio.messages
     assert freeform.to == f"whatsapp:{phone}"
     (callback,) = await wired.twilio.flush()  # the window was never opened: 63016
-    assert callback.form["ErrorCode"] == "63016" and callback.status_code == 200
+    assert callback.form["ErrorCode"] == "63016"
+    assert callback.status_code == 200
     await wired.services.outbox.drain(now=FIXED_NOW)
     fallback = wired.twilio.messages[-1]
-    assert fallback.to == phone and fallback.body == freeform.body
+    assert fallback.to == phone
+    assert fallback.body == freeform.body
     async with wired.services.unit_of_work() as db:
         statuses = (
             await db.execute(

@@ -82,4 +82,5 @@ async def test_two_concurrent_passes_send_each_message_once(
         ).all()
     assert planned == PEOPLE * 4  # each enrollment planned once, by one of the two
     assert sent == messages == delivered == PEOPLE
-    assert {count for _, count in per_person} == {1} and len(per_person) == PEOPLE
+    assert {count for _, count in per_person} == {1}
+    assert len(per_person) == PEOPLE

@@ -106,7 +106,8 @@ async def test_a_confirmed_returnee_gets_a_reminder_not_a_question(services: Ser
     await _tick(services, datetime(2026, 12, 5, 9, 0, tzinfo=UTC))
     async with services.unit_of_work() as db:
         last = (await db.execute(select(Message).order_by(Message.id.desc()).limit(1))).scalar_one()
-    assert last.purpose == "reminder" and not last.choices
+    assert last.purpose == "reminder"
+    assert not last.choices
 
 
 async def test_declining_drops_everything_planned(services: Services) -> None:
@@ -174,7 +175,8 @@ async def test_cancelling_tells_the_returnee_and_drops_the_rest(services: Servic
     assert await _outgoing(services) == ["invitation", "cancellation"]
     async with services.unit_of_work() as db:
         enrollment = await db.get(programme.Enrollment, enrollment_id)
-    assert enrollment is not None and enrollment.status == "cancelled"
+    assert enrollment is not None
+    assert enrollment.status == "cancelled"
 
 
 async def test_after_a_two_day_outage_meaningful_sends_go_and_stale_ones_expire(
@@ -184,12 +186,12 @@ async def test_after_a_two_day_outage_meaningful_sends_go_and_stale_ones_expire(
     await _tick(services, NOW)  # invitation sent; nothing else due yet
     summary = await _tick(services, datetime(2026, 12, 3, 12, 0, tzinfo=UTC))  # 2 days later
     sends = await _sends(services)
-    assert sends["reminder:first"][0] == "expired" and "expired" in (
-        sends["reminder:first"][2] or ""
-    )
+    assert sends["reminder:first"][0] == "expired"
+    assert "expired" in (sends["reminder:first"][2] or "")
     assert sends["reminder:last"][0] == "expired"
     assert sends["attendance_check"][0] == "planned"  # due 17:00, still ahead
-    assert summary.skipped == 2 and summary.reasons == {"expired": 2}
+    assert summary.skipped == 2
+    assert summary.reasons == {"expired": 2}
 
 
 async def test_a_crash_in_the_middle_of_a_pass_sends_nothing_twice(

@@ -170,7 +170,8 @@ async def _facts(services: Services, returnee_id: int, enrollment_id: int) -> di
             .scalars()
             .all()
         )
-    assert enrollment is not None and returnee is not None
+    assert enrollment is not None
+    assert returnee is not None
     return {
         "enrollment": enrollment.status,
         "alerts": list(alerts),
