@@ -12,7 +12,10 @@ HELP = pN_(
 )
 NOT_UNDERSTOOD = pN_("system", "Je n'ai pas compris. Repondez avec le chiffre de votre choix :")
 HANDED_OVER = pN_("system", "Je n'ai pas compris. Votre conseiller va vous repondre.")
-LINKED = pN_("system", "Bonjour ! Votre compte est relié au programme. Vous recevrez ici vos rappels. Écrivez AIDE pour parler à votre conseiller.")
+LINKED = pN_(
+    "system",
+    "Bonjour ! Votre compte est relié au programme. Vous recevrez ici vos rappels. Écrivez AIDE pour parler à votre conseiller.",
+)
 RECEIVED = pN_("system", "Message recu, merci. Votre conseiller peut le lire.")
 LANGUAGE_SET = pN_("system", "C'est note : nous vous ecrirons en francais.")
 DISTRESS = pN_(

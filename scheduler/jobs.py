@@ -4,8 +4,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation import Conversations
@@ -60,54 +63,68 @@ def _row(
     enrollment_id: int | None,
     key: str,
     now: datetime,
-) -> ScheduledSend:
+) -> dict[str, object]:
+    """The scheduled_sends row of a planned send, as a dict for one bulk insert."""
     skipped = isinstance(decision, policy.Skip)
-    return ScheduledSend(
-        key=key,
-        returnee_id=returnee_id,
-        enrollment_id=enrollment_id,
-        purpose=send.purpose,
-        due_at=send.due_at,
-        send_at=send.due_at if skipped else decision.at,  # type: ignore[union-attr]
-        not_after=send.not_after,
-        status="skipped" if skipped else "planned",
-        reason=decision.reason,
-        decided_at=now if skipped else None,
-        created_at=now,
-    )
+    return {
+        "key": key,
+        "returnee_id": returnee_id,
+        "enrollment_id": enrollment_id,
+        "purpose": send.purpose,
+        "due_at": send.due_at,
+        "send_at": send.due_at if isinstance(decision, policy.Skip) else decision.at,
+        "not_after": send.not_after,
+        "status": "skipped" if skipped else "planned",
+        "reason": decision.reason,
+        "decided_at": now if skipped else None,
+        "created_at": now,
+    }
 
 
-async def plan_enrollments(
-    db: AsyncSession,
+class _ToPlan(NamedTuple):
+    """What planning needs of an enrollment: no names, nothing to decrypt."""
+
+    enrollment_id: int
+    enrolled_at: datetime
+    workshop_version: int
+    starts_at: datetime
+    ends_at: datetime
+    returnee_id: int
+    country: str
+    timezone: str | None
+
+
+def plan_rows(
     config: PlanConfig,
+    todo: Sequence[_ToPlan],
     *,
     now: datetime,
-    rows: Sequence[tuple[Enrollment, Workshop, Returnee]],
     summary: PassSummary,
     flows_known: set[str],
-) -> None:
-    """Write the planned sends of these enrollments for their workshop's current version."""
-    for enrollment, workshop, returnee in rows:
-        tz = policy.timezone_for(returnee.country, returnee.timezone or workshop.timezone, config)
+) -> list[dict[str, object]]:
+    """Compute the scheduled sends of these enrollments, in each returnee's own time zone."""
+    rows: list[dict[str, object]] = []
+    for item in todo:
+        tz = policy.timezone_for(item.country, item.timezone, config)
         for send in workshop_sends(
             config,
-            enrolled_at=enrollment.created_at,
-            starts_at=workshop.starts_at,
-            ends_at=workshop.ends_at,
+            enrolled_at=item.enrolled_at,
+            starts_at=item.starts_at,
+            ends_at=item.ends_at,
             tz=tz,
         ):
             if PURPOSE_FLOWS[send.purpose][0] not in flows_known:
                 continue
-            if send.purpose == "invitation" and workshop.version > 1:
+            if send.purpose == "invitation" and item.workshop_version > 1:
                 continue  # after a reschedule, its notice asks again instead
-            decision = policy.resolve(send, tz=tz, country=returnee.country, config=config, now=now)
-            key = f"e{enrollment.id}:v{workshop.version}:{send.key}"
-            db.add(
+            decision = policy.resolve(send, tz=tz, country=item.country, config=config, now=now)
+            key = f"e{item.enrollment_id}:v{item.workshop_version}:{send.key}"
+            rows.append(
                 _row(
                     send,
                     decision,
-                    returnee_id=returnee.id,
-                    enrollment_id=enrollment.id,
+                    returnee_id=item.returnee_id,
+                    enrollment_id=item.enrollment_id,
                     key=key,
                     now=now,
                 )
@@ -115,7 +132,7 @@ async def plan_enrollments(
             summary.planned += 1
             if isinstance(decision, policy.Skip):
                 summary.skip(decision.reason)
-        enrollment.planned_version = workshop.version
+    return rows
 
 
 async def plan_pass(
@@ -125,13 +142,22 @@ async def plan_pass(
     now: datetime,
     summary: PassSummary,
     flows_known: set[str],
-    batch: int = 2000,
+    batch: int = 5000,
 ) -> None:
     """Plan every enrollment not yet planned for its workshop's version, and due check-ins."""
     while True:
         async with uow() as db:
             query = (
-                select(Enrollment, Workshop, Returnee)
+                select(
+                    Enrollment.id,
+                    Enrollment.created_at,
+                    Workshop.version,
+                    Workshop.starts_at,
+                    Workshop.ends_at,
+                    Returnee.id,
+                    Returnee.country,
+                    Returnee.timezone,
+                )
                 .join(Workshop, Workshop.id == Enrollment.workshop_id)
                 .join(Returnee, Returnee.id == Enrollment.returnee_id)
                 .where(
@@ -146,16 +172,15 @@ async def plan_pass(
                 .limit(batch)
                 .with_for_update(skip_locked=True, of=Enrollment)
             )
-            rows = [tuple(r) for r in (await db.execute(query)).all()]
-            await plan_enrollments(
-                db,
-                config,
-                now=now,
-                rows=rows,
-                summary=summary,
-                flows_known=flows_known,
-            )
-        if len(rows) < batch:
+            todo = [_ToPlan(*row) for row in (await db.execute(query)).all()]
+            rows = plan_rows(config, todo, now=now, summary=summary, flows_known=flows_known)
+            await insert_new(db, rows)
+            for version in {t.workshop_version for t in todo}:
+                ids = [t.enrollment_id for t in todo if t.workshop_version == version]
+                await db.execute(
+                    update(Enrollment).where(Enrollment.id.in_(ids)).values(planned_version=version)
+                )
+        if len(todo) < batch:
             break
     if "wellbeing" in flows_known:
         await _plan_wellbeing(uow, config, now=now, summary=summary)
@@ -164,49 +189,69 @@ async def plan_pass(
 async def _plan_wellbeing(
     uow: UnitOfWork, config: PlanConfig, *, now: datetime, summary: PassSummary
 ) -> None:
+    """Plan the check-ins due within the horizon; look at each returnee again when needed."""
     horizon = now + WELLBEING_HORIZON
+    if config.wellbeing is None:
+        return
+    every = config.wellbeing.every
     async with uow() as db:
         query = (
-            select(Returnee)
+            select(Returnee.id, Returnee.country, Returnee.timezone, Returnee.first_enrolled_at)
             .where(
                 Returnee.first_enrolled_at.is_not(None),
                 Returnee.opted_out.is_(False),
-                Returnee.consent != "withdrawn",
+                Returnee.consent.not_in(("withdrawn", "refused")),
                 or_(
                     Returnee.wellbeing_planned_until.is_(None),
-                    Returnee.wellbeing_planned_until < horizon,
+                    Returnee.wellbeing_planned_until <= now,
                 ),
             )
             .with_for_update(skip_locked=True)
         )
-        for returnee in (await db.execute(query)).scalars():
-            tz = policy.timezone_for(returnee.country, returnee.timezone, config)
-            done = returnee.wellbeing_planned_until
-            for send in wellbeing_sends(
-                config,
-                first_enrolled_at=returnee.first_enrolled_at,  # type: ignore[arg-type]
-                tz=tz,
-                until=horizon,
-            ):
-                if done is not None and send.due_at <= done:
-                    continue
+        rows: list[dict[str, object]] = []
+        next_look: dict[int, datetime] = {}
+        for returnee_id, country, timezone, first in (await db.execute(query)).all():
+            tz = policy.timezone_for(country, timezone, config)
+            sends = wellbeing_sends(config, first_enrolled_at=first, tz=tz, until=horizon + every)
+            for send in sends:
+                if send.due_at > horizon:  # the next one: look again a horizon before it
+                    next_look[returnee_id] = send.due_at - WELLBEING_HORIZON
+                    break
                 if send.not_after <= now:
                     continue  # a check-in whose window passed before this returnee was planned
-                decision = policy.resolve(
-                    send, tz=tz, country=returnee.country, config=config, now=now
-                )
-                db.add(
+                decision = policy.resolve(send, tz=tz, country=country, config=config, now=now)
+                rows.append(
                     _row(
                         send,
                         decision,
-                        returnee_id=returnee.id,
+                        returnee_id=returnee_id,
                         enrollment_id=None,
-                        key=f"r{returnee.id}:{send.key}",
+                        key=f"r{returnee_id}:{send.key}",
                         now=now,
                     )
                 )
-                summary.planned += 1
-            returnee.wellbeing_planned_until = horizon
+        summary.planned += await insert_new(db, rows)
+        for returnee_id, when in next_look.items():
+            await db.execute(
+                update(Returnee)
+                .where(Returnee.id == returnee_id)
+                .values(wellbeing_planned_until=when)
+            )
+
+
+async def insert_new(db: AsyncSession, rows: list[dict[str, object]]) -> int:
+    """Insert scheduled sends, skipping keys that exist already (a re-plan is a no-op)."""
+    if not rows:
+        return 0
+    dialect = db.get_bind().dialect.name
+    make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    result = await db.execute(
+        make(ScheduledSend)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(ScheduledSend.id),
+        rows,
+    )
+    return len(result.all())
 
 
 async def dispatch_pass(

@@ -24,6 +24,7 @@ from tests.security.harness import http_client
 
 SEED_BATCH = 500
 CLIENTS = 3  # concurrent clients of the service during the rotation
+THINK = 0.005  # seconds each client waits between requests: a busy service, not a saturated one
 
 
 def phone(i: int) -> str:
@@ -132,7 +133,7 @@ async def _serve(
         except Exception as error:  # every failure counts, whatever it is
             load.errors.append(f"{type(error).__name__}: {error}"[:200])
         load.latencies.append(time.perf_counter() - started)
-        await asyncio.sleep(0)
+        await asyncio.sleep(THINK)
 
 
 async def _read(
