@@ -36,7 +36,7 @@ async def record(
 ) -> AuditEvent:
     """Append one entry in the caller's transaction (it commits, or rolls back, with the change)."""
     entry = AuditEvent(
-        actor=_clean(actor, MAX_ACTOR) or "?",
+        actor=(_clean(actor.strip().lower(), MAX_ACTOR) or "?"),
         action=_clean(action, 64) or "?",
         target=_clean(target, 64),
         detail=_clean(detail, MAX_DETAIL),

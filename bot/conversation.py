@@ -1,5 +1,6 @@
 """Conversations: one transaction per inbound message or timer, from understanding to outbox."""
 
+import enum
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,12 @@ log = logging.getLogger(__name__)
 GLOBAL_INTENTS = {"distress", "stop", "start", "language"}
 # flow questions the understanding module knows under another name
 _QUESTIONS = {"consent": "yesno", "language": "any", "free_text": "any"}
+
+
+class Lookup(enum.Enum):
+    """Ask start_flow to load the conversation itself."""
+
+    LOAD = "load"
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,9 +251,14 @@ class Conversations:
         turn: Turn,
         fields: Mapping[str, str],
         at: str | None = None,
-    ) -> None:
-        """Start a flow for a returnee (the scheduler's sends), replacing any waiting run."""
-        conversation = await repo.conversation_of(db, returnee.id)
+        conversation: Conversation | Lookup | None = Lookup.LOAD,
+    ) -> Conversation:
+        """Start a flow for a returnee (the scheduler's sends), replacing any waiting run.
+
+        A caller that already holds the returnee's lock and row passes `conversation`.
+        """
+        if conversation is Lookup.LOAD:
+            conversation = await repo.conversation_of(db, returnee.id)
         sprint = flows.start(self.registry[flow_id], fields=fields, now=turn.now, at=at)
         turn = Turn(
             now=turn.now,
@@ -255,7 +267,7 @@ class Conversations:
             enrollment_id=turn.enrollment_id,
             params=await self.params(db, returnee, fields),
         )
-        await effects.apply(db, returnee, conversation, sprint, turn)
+        return await effects.apply(db, returnee, conversation, sprint, turn)
 
     async def time_out(
         self, db: AsyncSession, conversation: Conversation, *, now: datetime

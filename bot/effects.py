@@ -66,10 +66,11 @@ async def queue_message(
         updated_at=turn.now,
     )
     db.add(message)
-    await db.flush()
+    # No flush here: the relationship fills message_id when the transaction flushes, so a
+    # scheduler batch writes all its messages in a few multi-row INSERTs.
     db.add(
         OutboxItem(
-            message_id=message.id,
+            message=message,
             idempotency_key=f"{turn.key}:{n}",
             channel=returnee.channel,
             next_attempt_at=turn.now,
@@ -245,5 +246,4 @@ async def _store(
         conversation.session = data
         conversation.timeout_at = timeout_at
         conversation.updated_at = turn.now
-    await db.flush()
     return conversation

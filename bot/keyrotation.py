@@ -11,10 +11,15 @@ key, which must be pinned as DATA_INDEX_KEY before that key leaves the ring.
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import Integer, LargeBinary, column, select, table, update
+from sqlalchemy import Integer, LargeBinary, Select, bindparam, column, select, table, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql.expression import ColumnClause, TableClause
 
 from bot import audit
 from bot.clock import utcnow
@@ -24,7 +29,9 @@ from bot.db.session import UnitOfWork
 from bot.db.types import EncryptedText
 
 BATCH = 200
-PAUSE = 0.02  # seconds between batches
+PAUSE = 0.1  # seconds between batches: longer than SQLite's busy-wait step, so waiters get in
+RETRIES = 5
+T = TypeVar("T")
 
 
 @dataclass
@@ -106,29 +113,63 @@ async def _rotate_column(
     value = raw.c[column_name]
     seen, last_id = 0, 0
     while True:
-        async with unit_of_work() as db:
-            query = (
-                select(raw.c.id, value)
-                .where(raw.c.id > last_id, value.is_not(None))
-                .order_by(raw.c.id)
-                .limit(batch)
-            )
-            rows = [(int(row_id), bytes(token)) for row_id, token in (await db.execute(query))]
+        query = (
+            select(raw.c.id, value)
+            .where(raw.c.id > last_id, value.is_not(None))
+            .order_by(raw.c.id)
+            .limit(batch)
+        )
+        rows = await _patiently(partial(_read, unit_of_work, query))
         work = await asyncio.to_thread(_rotate_batch, rows, newest)
         report.current += work.current
         report.unreadable += work.unreadable
         if work.changes:
-            async with unit_of_work() as db:
-                for row_id, old, new in work.changes:
-                    swap = update(raw).where(raw.c.id == row_id, value == old).values({value: new})
-                    changed = int(getattr(await db.execute(swap), "rowcount", 0) or 0)
-                    report.rotated += changed
-                    report.conflicts += 1 - changed
+            changed = await _patiently(partial(_write_back, unit_of_work, raw, value, work))
+            report.rotated += changed
+            report.conflicts += len(work.changes) - changed
         seen += len(rows)
         if len(rows) < batch:
             return seen
         last_id = rows[-1][0]
         await asyncio.sleep(pause)  # let the service's transactions in
+
+
+async def _read(unit_of_work: UnitOfWork, query: Select[Any]) -> list[tuple[int, bytes]]:
+    async with unit_of_work() as db:
+        return [(int(row_id), bytes(token)) for row_id, token in await db.execute(query)]
+
+
+async def _write_back(
+    unit_of_work: UnitOfWork, raw: TableClause, value: ColumnClause[bytes], work: "_Batch"
+) -> int:
+    """One statement for the batch (executemany): the write lock is held for milliseconds.
+
+    Each row changes only if it still holds the token that was read (compare-and-set); returns
+    how many did.
+    """
+    swap = (
+        update(raw)
+        .where(raw.c.id == bindparam("row_id"), value == bindparam("old"))
+        .values({value: bindparam("new")})
+    )
+    params = [{"row_id": row_id, "old": old, "new": new} for row_id, old, new in work.changes]
+    async with unit_of_work() as db:
+        result = await db.execute(swap, params)
+    changed = int(getattr(result, "rowcount", -1))
+    return changed if changed >= 0 else len(work.changes)  # -1: the driver cannot count
+
+
+async def _patiently(operation: Callable[[], Awaitable[T]]) -> T:
+    """Retry a short transaction that could not get the database (SQLite busy past its timeout,
+    a PostgreSQL connection dropped): a long maintenance job must not die of one bad moment."""
+    for attempt in range(1, RETRIES + 1):
+        try:
+            return await operation()
+        except OperationalError:
+            if attempt == RETRIES:
+                raise
+            await asyncio.sleep(attempt)
+    raise AssertionError("unreachable")
 
 
 @dataclass

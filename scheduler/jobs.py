@@ -12,8 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation import Conversations
-from bot.db import repo
-from bot.db.models import Conversation, Enrollment, Returnee, ScheduledSend, Workshop
+from bot.db.models import Alert, Conversation, Enrollment, Returnee, ScheduledSend, Workshop
 from bot.db.session import UnitOfWork
 from bot.effects import Turn
 from scheduler import policy
@@ -260,9 +259,13 @@ async def dispatch_pass(
     *,
     now: datetime,
     summary: PassSummary,
-    batch: int = 200,
+    batch: int = 500,
 ) -> None:
-    """Claim the sends due at `now` and start their flows; safe to run concurrently."""
+    """Claim the sends due at `now` and start their flows; safe to run concurrently.
+
+    A batch is one transaction: a crash in the middle sends nothing of it, and the next pass
+    does it all again.
+    """
     while True:
         async with uow() as db:
             query = (
@@ -273,39 +276,111 @@ async def dispatch_pass(
                 .with_for_update(skip_locked=True)
             )
             due = list((await db.execute(query)).scalars())
-            # Take returnees' locks in one order in every worker, so two workers never deadlock.
+            context = await _Batch.load(db, due)
             for send in sorted(due, key=lambda s: (s.returnee_id, s.send_at, s.id)):
                 summary.due += 1
-                async with db.begin_nested():
-                    await _dispatch_one(db, conversations, send, now=now, summary=summary)
+                await _dispatch_one(db, conversations, send, context, now=now, summary=summary)
         if len(due) < batch:
             break
+
+
+@dataclass
+class _Batch:
+    """What a batch of sends needs, loaded in a few queries instead of several per send."""
+
+    conversations: dict[int, Conversation]
+    handled: set[int]  # returnees a caseworker is handling
+    # The session's identity map holds rows weakly: keeping them here is what lets the
+    # db.get() calls of a send be answered without SQL.
+    rows: list[object]
+
+    @classmethod
+    async def load(cls, db: AsyncSession, due: Sequence[ScheduledSend]) -> "_Batch":
+        people = sorted({s.returnee_id for s in due})
+        if not people:
+            return cls({}, set(), [])
+        # Lock the returnees in id order (every worker does): concurrent passes never deadlock.
+        returnees = (
+            (
+                await db.execute(
+                    select(Returnee)
+                    .where(Returnee.id.in_(people))
+                    .order_by(Returnee.id)
+                    .with_for_update()
+                )
+            )
+            .scalars()
+            .all()
+        )
+        enrollment_ids = {s.enrollment_id for s in due if s.enrollment_id is not None}
+        enrollments = (
+            (await db.execute(select(Enrollment).where(Enrollment.id.in_(enrollment_ids))))
+            .scalars()
+            .all()
+        )
+        workshops = (
+            (
+                await db.execute(
+                    select(Workshop).where(Workshop.id.in_({e.workshop_id for e in enrollments}))
+                )
+            )
+            .scalars()
+            .all()
+        )
+        found = (
+            (await db.execute(select(Conversation).where(Conversation.returnee_id.in_(people))))
+            .scalars()
+            .all()
+        )
+        handled = (
+            await db.execute(
+                select(Alert.returnee_id).where(
+                    Alert.returnee_id.in_(people),
+                    Alert.status == "open",
+                    Alert.assigned_to.is_not(None),
+                )
+            )
+        ).scalars()
+        return cls(
+            {c.returnee_id: c for c in found}, set(handled), [*returnees, *enrollments, *workshops]
+        )
+
+    def busy_with_another(self, send: ScheduledSend) -> bool:
+        """True when a caseworker handles the returnee, or they are mid-answer on another thing."""
+        if send.returnee_id in self.handled:
+            return True
+        conversation = self.conversations.get(send.returnee_id)
+        if conversation is None or conversation.status != "waiting":
+            return False
+        waiting_for = conversation.session.get("fields", {}).get("enrollment_id")
+        return send.enrollment_id is None or waiting_for != str(send.enrollment_id)
 
 
 async def _dispatch_one(
     db: AsyncSession,
     conversations: Conversations,
     send: ScheduledSend,
+    context: _Batch,
     *,
     now: datetime,
     summary: PassSummary,
 ) -> None:
-    reason = await _why_not(db, send, now=now)
+    reason = await _why_not(db, send, now=now)  # objects come from the identity map: no SQL
     send.decided_at = now
     if reason is not None:
         send.status = "expired" if reason.startswith("expired") else "cancelled"
         send.reason = reason
         summary.skip(reason)
         return
-    returnee = await db.get(Returnee, send.returnee_id)
-    enrollment = await db.get(Enrollment, send.enrollment_id) if send.enrollment_id else None
-    assert returnee is not None  # _why_not checked it
-    if await _busy_with_another(db, send):
+    if context.busy_with_another(send):
         # One question at a time: a returnee mid-answer is not interrupted by another flow.
         send.send_at, send.decided_at = now + DEFER, None
         summary.deferred += 1
         summary.due -= 1
         return
+    returnee = await db.get(Returnee, send.returnee_id)
+    enrollment = await db.get(Enrollment, send.enrollment_id) if send.enrollment_id else None
+    assert returnee is not None  # _why_not checked it
     flow_id, confirmed_entry = PURPOSE_FLOWS[send.purpose]
     entry = confirmed_entry if enrollment and enrollment.status == "confirmed" else None
     fields = {"enrollment_id": str(enrollment.id)} if enrollment else {}
@@ -315,19 +390,17 @@ async def _dispatch_one(
         purpose=send.purpose,
         enrollment_id=enrollment.id if enrollment else None,
     )
-    await conversations.start_flow(db, returnee, flow_id, turn=turn, fields=fields, at=entry)
+    conversation = await conversations.start_flow(
+        db,
+        returnee,
+        flow_id,
+        turn=turn,
+        fields=fields,
+        at=entry,
+        conversation=context.conversations.get(returnee.id),
+    )
+    context.conversations[returnee.id] = conversation
     send.status = "sent"
-
-
-async def _busy_with_another(db: AsyncSession, send: ScheduledSend) -> bool:
-    """True when a caseworker handles the returnee, or they are mid-answer on something else."""
-    if await repo.handled_by_caseworker(db, send.returnee_id):
-        return True
-    conversation = await repo.conversation_of(db, send.returnee_id)
-    if conversation is None or conversation.status != "waiting":
-        return False
-    waiting_for = conversation.session.get("fields", {}).get("enrollment_id")
-    return send.enrollment_id is None or waiting_for != str(send.enrollment_id)
 
 
 async def _why_not(db: AsyncSession, send: ScheduledSend, *, now: datetime) -> str | None:

@@ -29,17 +29,18 @@ def to_inbound(update: Update) -> InboundMessage | None:
     """Map an update to a channel-neutral message; None for kinds we do not serve."""
     external = str(update.update_id)
     query = update.callback_query
-    if query is not None and query.message is not None:
+    chat = getattr(query.message, "chat", None) if query is not None else None
+    if query is not None and chat is not None:
         return InboundMessage(
             channel="telegram",
-            address=str(query.message.chat.id),
+            address=str(chat.id),
             choice_id=query.data,
             text=query.data or "",
             external_id=external,
         )
     message = update.message
-    if message is None:
-        return None
+    if message is None or getattr(message, "chat", None) is None:
+        return None  # nothing to answer to (a malformed update is not a message)
     if message.contact is not None:
         # only the sender's own number links a chat: a forwarded contact is someone else's
         own = message.from_user is not None and message.contact.user_id == message.from_user.id

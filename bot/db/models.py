@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import Base
 from bot.db.types import BlindIndex, EncryptedText, UTCDateTime
@@ -176,6 +176,7 @@ class OutboxItem(Base):
     # set when a crash left the row in flight: the provider may have it once already
     recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    message: Mapped[Message] = relationship(lazy="raise")  # set on creation, never loaded
 
 
 class ScheduledSend(Base):

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 from sqlalchemy import select
 
 from bot.clock import utcnow
@@ -57,10 +57,13 @@ def test_a_caseworker_triages_replies_enrolls_and_exports(
     page: Page, live_server: LiveServer, tmp_path: Path
 ) -> None:
     say(page, live_server, "Fatima Zahra Idrissi", "besoin d'aide")
+    say(page, live_server, "Hind Ouazzani", "je n'en peux plus")
     sign_in(page, live_server, AMINA, DEMO_PASSWORD)
 
-    # the inbox: the help request, assigned to me, with a note
+    # the inbox: distress first, then the help request, which I take and annotate
     page.goto(f"{live_server.url}/inbox")
+    expect(page.locator("li.alert").first).to_contain_text("Détresse")
+    expect(page.locator("li.alert").first).to_contain_text("Hind Ouazzani")
     card = page.locator("li.alert", has_text="Fatima Zahra Idrissi")
     expect(card).to_contain_text("Demande d'aide")
     expect(card).to_contain_text(re.compile(r"attend depuis (à l'instant|il y a \d+ min)"))
@@ -145,7 +148,12 @@ def test_a_reply_containing_html_or_script_renders_literally(
     page: Page, live_server: LiveServer
 ) -> None:
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def record(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
     payload = "<img src=x onerror=\"window.pwned=1\"><script>window.pwned=2; alert('x')</script> ok"
     say(page, live_server, "Karim Bennani", payload)
     sign_in(page, live_server, AMINA, DEMO_PASSWORD)

@@ -34,21 +34,21 @@ async def full_person(
     later = now + timedelta(minutes=5)
     await _say(services, address, "oui", f"{phone}-1", later)
     async with services.unit_of_work() as db:
-        person = await db.get(Returnee, returnee_id)
-        assert person is not None
+        again = await db.get(Returnee, returnee_id)
+        assert again is not None
         turn = Turn(now=later, key=f"sched:wb-{phone}", purpose="wellbeing_checkin")
-        await services.conversations.start_flow(db, person, "wellbeing", turn=turn, fields={})
+        await services.conversations.start_flow(db, again, "wellbeing", turn=turn, fields={})
     await _say(services, address, "4", f"{phone}-2", later)
     await _say(services, address, COMMENT, f"{phone}-3", later)
     await _say(services, address, "aide", f"{phone}-4", later)
     async with services.unit_of_work() as db:
-        person = await db.get(Returnee, returnee_id)
-        assert person is not None
+        last = await db.get(Returnee, returnee_id)
+        assert last is not None
         alert = (await db.execute(select(Alert).where(Alert.returnee_id == returnee_id))).scalar()
         assert alert is not None
         alert.note = NOTE
-        await record_consent(db, person, given=False, method="chat", now=later)
-        await record_consent(db, person, given=True, method="dashboard", now=later)
+        await record_consent(db, last, given=False, method="chat", now=later)
+        await record_consent(db, last, given=True, method="dashboard", now=later)
     return returnee_id
 
 

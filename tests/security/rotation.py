@@ -4,6 +4,7 @@ Shared by tests/security/test_keyrotation.py (1,000 returnees) and bench/bench_k
 """
 
 import asyncio
+import itertools
 import random
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from tests.conftest import FIXED_NOW
 from tests.security.harness import http_client
 
 SEED_BATCH = 500
+_SIDS = itertools.count(1)  # provider ids of the inbound messages: each one new
 CLIENTS = 3  # concurrent clients of the service during the rotation
 THINK = 0.005  # seconds each client waits between requests: a busy service, not a saturated one
 
@@ -125,8 +127,8 @@ async def _serve(
         started = time.perf_counter()
         try:
             if r.random() < 0.05:
-                await _write(services, i, f"SM{seed}x{load.writes:030d}")
                 load.writes += 1
+                await _write(services, i, f"SM{next(_SIDS):032d}")
             else:
                 await _read(services, http, headers, ids[i], i)
                 load.reads += 1

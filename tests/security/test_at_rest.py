@@ -10,6 +10,7 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -95,10 +96,10 @@ async def _seed(services: Services) -> int:
     return returnee_id
 
 
-async def _say(http: object, sid: str, body: str) -> None:
+async def _say(http: httpx.AsyncClient, sid: str, body: str) -> None:
     form = inbound_form(sid, PHONE, body)
     signature = {"X-Twilio-Signature": twilio_signature(TWILIO_URL, form)}
-    answer = await http.post("/webhooks/twilio", data=form, headers=signature)  # type: ignore[attr-defined]
+    answer = await http.post("/webhooks/twilio", data=form, headers=signature)
     assert answer.status_code == 200, answer.text
 
 

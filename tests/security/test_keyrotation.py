@@ -5,10 +5,15 @@ may fail. Afterwards every value decrypts with the new key alone, and the blind 
 people by phone once DATA_INDEX_KEY holds the retired key.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from cryptography.fernet import Fernet
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import audit, keyrotation
 from bot.db import crypto
+from bot.db.models import Returnee
 from bot.services import Services
 from tests.conftest import TEST_KEY
 from tests.security.rotation import (
@@ -50,3 +55,31 @@ async def test_rotation_while_serving_leaves_every_value_under_the_new_key(
     async with services.unit_of_work() as db:
         runs = await audit.search(db, audit.AuditQuery(action="keys_rotated"))
     assert [e.actor for e in runs] == ["cli", "test"]
+
+
+async def test_a_value_changed_during_the_rotation_is_not_overwritten(services: Services) -> None:
+    ids = await seed(services, 10)
+    new_key = Fernet.generate_key().decode()
+    crypto.configure(f"{new_key},{TEST_KEY}")
+    calls = 0
+
+    @asynccontextmanager
+    async def meddling() -> AsyncIterator[AsyncSession]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # between the first batch's read and its write-back, a caseworker edits
+            async with services.unit_of_work() as db:
+                person = await db.get(Returnee, ids[0])
+                assert person is not None
+                person.name = "Nom corrige"
+        async with services.unit_of_work() as db:
+            yield db
+
+    report = await keyrotation.rotate_all(meddling, newest_key=new_key, actor="cli", pause=0)
+    assert report.conflicts == 1
+    ring_with_only(new_key, TEST_KEY)
+    assert await readable_with_only(services, new_key) == 40
+    async with services.unit_of_work() as db:
+        person = await db.get(Returnee, ids[0])
+    assert person is not None
+    assert person.name == "Nom corrige"
