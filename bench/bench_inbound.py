@@ -222,20 +222,30 @@ def serve_bare(bot: Bot, port: int) -> contextlib.AbstractContextManager[int]:
 class Connection:
     """One keep-alive HTTP/1.1 connection; requests are pre-built bytes."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
 
     @classmethod
     async def open(cls, port: int) -> "Connection":
         """Connect to 127.0.0.1:port."""
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.transport.get_extra_info("socket").setsockopt(
-            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
-        )
-        return cls(reader, writer)
+        conn = cls(port)
+        await conn._connect()
+        return conn
+
+    async def _connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        sock = self.writer.transport.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     async def send(self, request: bytes) -> int:
         """Send one request, read the whole answer, return its status code."""
+        if self.reader is None or self.writer is None or self.reader.at_eof():
+            self.close()  # the server closed an idle keep-alive connection: open another
+            await self._connect()
+        assert self.reader is not None
+        assert self.writer is not None
         self.writer.write(request)
         head = await self.reader.readuntil(b"\r\n\r\n")
         length = 0
@@ -249,7 +259,8 @@ class Connection:
 
     def close(self) -> None:
         """Close the socket."""
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.close()
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The outbox sender: claim due rows, deliver them through the channels, retry or fail visibly."""
 
 import asyncio
+import re
 import contextlib
 import logging
 import random
@@ -21,6 +22,14 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 MAX_ATTEMPTS = 5
 STALE_CLAIM = timedelta(minutes=5)  # a claim older than this belonged to a worker that died
+
+
+_NUMBER = re.compile(r"\+?\d[\d .-]{5,}\d")
+
+
+def _scrub(text: str) -> str:
+    """Provider errors quote the number ("The 'To' number +2126… is not valid"): drop it."""
+    return _NUMBER.sub("[number]", text)
 
 
 def _by_returnee(claimed: list[tuple[int, int | None]]) -> dict[int | None, list[int]]:
@@ -201,7 +210,7 @@ class Outbox:
                 item.status, message.status, message.provider_id = "sent", status, provider_id
                 message.updated_at = now
                 return "sent"
-            item.last_error = str(error)[:255]
+            item.last_error = _scrub(str(error))[:255]
             if error.permanent or item.attempts >= MAX_ATTEMPTS:
                 item.status, message.status, message.error_code = "failed", "failed", error.code
                 await _after_failure(db, message, error, now=now)

@@ -159,13 +159,20 @@ class NewWorkshop:
     country: str | None = None
 
 
+def _check_when(field: str, value: datetime) -> None:
+    """A workshop time: with its offset, and in a plausible year (not 9999)."""
+    if value.tzinfo is None:
+        raise InvalidField(field, "needs a UTC offset, e.g. 2026-12-03T14:30:00+01:00")
+    if not 2000 <= value.year <= 2100:
+        raise InvalidField(field, "must be between the years 2000 and 2100")
+
+
 async def create_workshop(db: AsyncSession, new: NewWorkshop, *, now: datetime) -> Workshop:
     """Validate and store a workshop."""
     if not new.title.strip():
         raise InvalidField("title", "must not be empty")
     for name, value in (("starts_at", new.starts_at), ("ends_at", new.ends_at)):
-        if value.tzinfo is None:
-            raise InvalidField(name, "needs a UTC offset, e.g. 2026-12-03T14:30:00+01:00")
+        _check_when(name, value)
     if new.ends_at <= new.starts_at:
         raise InvalidField("ends_at", "must be after starts_at")
     if new.country is not None:
@@ -246,8 +253,7 @@ async def change_workshop(
     assert isinstance(starts, datetime)
     assert isinstance(ends, datetime)
     for name, value in (("starts_at", starts), ("ends_at", ends)):
-        if value.tzinfo is None:
-            raise InvalidField(name, "needs a UTC offset")
+        _check_when(name, value)
     if ends <= starts:
         raise InvalidField("ends_at", "must be after starts_at")
     if changes.get("location") is not None:

@@ -99,7 +99,7 @@ class WorkshopOut(BaseModel):
 class EnrollmentIn(Strict):
     """Who to enroll."""
 
-    returnee_id: int
+    returnee_id: int = Field(ge=1, le=2**63 - 1)
 
 
 class EnrollmentOut(BaseModel):

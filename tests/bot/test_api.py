@@ -120,3 +120,21 @@ async def test_healthz(services: Services) -> None:
         answer = await http.get("/healthz")
     assert answer.status_code == 200
     assert answer.json() == {"status": "ok"}
+
+
+async def test_out_of_range_ids_and_dates_are_422_not_500(services: Services) -> None:
+    headers = await api_token(services)
+    async with client(services) as http:
+        huge = 2**70
+        assert (await http.get(f"/api/v1/returnees/{huge}", headers=headers)).status_code == 422
+        assert (
+            await http.get(f"/api/v1/returnees?cursor={huge}", headers=headers)
+        ).status_code == 422
+        far = {
+            **WORKSHOP,
+            "starts_at": "9999-12-31T10:00:00+00:00",
+            "ends_at": "9999-12-31T16:00:00+00:00",
+        }
+        answer = await http.post("/api/v1/workshops", json=far, headers=headers)
+        assert answer.status_code == 422
+        assert "starts_at" in str(answer.json())
