@@ -1,10 +1,10 @@
 """The outbox sender: claim due rows, deliver them through the channels, retry or fail visibly."""
 
 import asyncio
-import re
 import contextlib
 import logging
 import random
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
