@@ -17,6 +17,7 @@ from bot.db.models import Message, OutboxItem, Returnee
 from bot.db.session import UnitOfWork
 from bot.effects import raise_alert
 from bot.ports import Channel, ChannelError, OutboundMessage
+from bot.templates import window_open
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -63,6 +64,7 @@ class Outbox:
     worker_id: str = "worker"
     batch: int = 200
     concurrency: int = 16  # returnees served at once; each one's messages stay in order
+    templates: Mapping[tuple[str, str], str] = field(default_factory=dict)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wake(self) -> None:
@@ -167,7 +169,7 @@ class Outbox:
             )
             if item is None or message is None or returnee is None:
                 return "failed"
-            outbound = await _outbound(db, item, message, returnee)
+            outbound = await _outbound(db, item, message, returnee, self.templates, now=now)
         if outbound is None:
             return await self._finish(
                 item_id,
@@ -225,15 +227,49 @@ class Outbox:
 
 
 async def _outbound(
-    db: AsyncSession, item: OutboxItem, message: Message, returnee: Returnee
+    db: AsyncSession,
+    item: OutboxItem,
+    message: Message,
+    returnee: Returnee,
+    templates: Mapping[tuple[str, str], str],
+    *,
+    now: datetime,
 ) -> OutboundMessage | None:
     address = await repo.address_for(db, returnee.id, item.channel)
     if address is None:
         return None
     choices = tuple((c["id"], c["label"]) for c in message.choices or [])
+    template: str | None = None
+    variables: tuple[str, ...] = ()
+    if item.channel == "whatsapp" and not window_open(address.last_inbound_at, now):
+        template = templates.get((message.purpose or "", returnee.language))
+        if template is None:  # WhatsApp would refuse free text (63016): use SMS straight away
+            return await _by_sms_instead(db, item, message, returnee)
+        variables = (returnee.name.split(" ")[0], message.text)
     return OutboundMessage(
         channel=item.channel,
         address=address.address,
+        text=message.text,
+        choices=choices,
+        idempotency_key=item.idempotency_key,
+        language=returnee.language,
+        template=template,
+        template_variables=variables,
+    )
+
+
+async def _by_sms_instead(
+    db: AsyncSession, item: OutboxItem, message: Message, returnee: Returnee
+) -> OutboundMessage | None:
+    """Outside the window with no template: move the message to SMS, if they have a number."""
+    sms = await repo.address_for(db, returnee.id, "sms")
+    if sms is None:
+        return None
+    item.channel = message.channel = "sms"
+    choices = tuple((c["id"], c["label"]) for c in message.choices or [])
+    return OutboundMessage(
+        channel="sms",
+        address=sms.address,
         text=message.text,
         choices=choices,
         idempotency_key=item.idempotency_key,

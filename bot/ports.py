@@ -27,7 +27,8 @@ class OutboundMessage:
     choices: tuple[tuple[str, str], ...] = ()
     idempotency_key: str
     language: str = "fr"
-    template: str | None = None  # an approved WhatsApp template name, outside the 24-hour window
+    template: str | None = None  # an approved WhatsApp template (Content SID), outside the window
+    template_variables: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

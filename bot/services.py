@@ -15,6 +15,7 @@ from bot.db.session import UnitOfWork, make_engine, unit_of_work_factory
 from bot.outbox import Outbox
 from bot.ports import Channel
 from bot.settings import Settings
+from bot.templates import configured_templates
 from flows.understand import LEXICON_FILES, Lexicons, load_lexicons
 
 CHANNELS = ("sms", "whatsapp", "telegram")
@@ -96,7 +97,10 @@ def build_services(
     engine = make_engine(settings.database_url)
     uow = unit_of_work_factory(engine)
     outbox = Outbox(
-        uow, channels if channels is not None else build_channels(settings), worker_id=worker_id
+        uow,
+        channels if channels is not None else build_channels(settings),
+        worker_id=worker_id,
+        templates=configured_templates(),
     )
     conversations = Conversations(
         uow,

@@ -1,6 +1,7 @@
 """SMS and WhatsApp through Twilio: inbound forms to InboundMessage, sends through the REST API."""
 
 import asyncio
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -123,13 +124,21 @@ class TwilioChannel:
             )
         to = f"{WHATSAPP}{message.address}" if self.name == "whatsapp" else message.address
         await self.limiter.wait(to)
+        if message.template:  # outside WhatsApp's window: the approved template, no Body
+            variables = {str(n): v for n, v in enumerate(message.template_variables, start=1)}
+            content: dict[str, str] = {
+                "content_sid": message.template,
+                "content_variables": json.dumps(variables),
+            }
+        else:
+            content = {"body": body_with_options(message)}
         try:
             created = await asyncio.to_thread(
                 self.client.messages.create,
                 to=to,
                 from_=self.sender,
-                body=body_with_options(message),
                 status_callback=self.status_callback,
+                **content,
             )
         except TwilioRestException as exc:
             error = error_from(exc)

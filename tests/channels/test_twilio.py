@@ -1,9 +1,11 @@
 """SMS and WhatsApp end to end through the Twilio double and the real twilio client."""
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot.clock import utcnow
 from bot.db.models import Address, Alert, Enrollment, Message, OutboxItem, Returnee
 from bot.services import Services
 from scheduler.plan import load_default_plan
@@ -185,14 +187,47 @@ async def test_429_slows_down_and_retries_instead_of_failing(wired: Wired) -> No
     assert len(wired.twilio.messages) == 1
 
 
-async def test_whatsapp_outside_the_window_falls_back_to_sms(wired: Wired) -> None:
+async def test_whatsapp_outside_the_window_without_a_template_goes_by_sms(wired: Wired) -> None:
+    _, phone = await _invite(wired.services, channel="whatsapp", country="SN", language="wo")
+    await _tick(wired)  # the returnee never wrote: WhatsApp's window is closed
+    (sent,) = wired.twilio.messages
+    assert sent.to == phone  # not whatsapp:
+    assert "Ndax dinga fa nekk" in sent.body
+    async with wired.services.unit_of_work() as db:
+        channel = (
+            await db.execute(select(Message.channel).where(Message.direction == "out"))
+        ).scalar_one()
+    assert channel == "sms"
+
+
+async def test_whatsapp_outside_the_window_uses_the_approved_template(wired: Wired) -> None:
+    template = "HX" + "0" * 32
+    wired.services.outbox.templates = {("invitation", "wo"): template}
+    _, phone = await _invite(wired.services, channel="whatsapp", country="SN", language="wo")
+    await _tick(wired)
+    (sent,) = wired.twilio.messages
+    assert sent.to == f"whatsapp:{phone}"
+    assert sent.params["ContentSid"] == template
+    assert "Body" not in sent.params
+    variables = json.loads(sent.params["ContentVariables"])
+    assert variables["1"] == "Awa"
+    assert "Ndax dinga fa nekk" in variables["2"]
+    assert await wired.twilio.flush() == []  # a template is allowed outside the window
+
+
+async def test_a_63016_after_all_falls_back_to_sms(wired: Wired) -> None:
     _returnee_id, phone = await _invite(
         wired.services, channel="whatsapp", country="SN", language="wo"
     )
-    await _tick(wired)
+    async with wired.services.unit_of_work() as db:  # we believe the window is open...
+        address = (
+            await db.execute(select(Address).where(Address.channel == "whatsapp"))
+        ).scalar_one()
+        address.last_inbound_at = FIXED_NOW - timedelta(hours=1)
+    await _tick(wired)  # ...but WhatsApp says otherwise (its clock, its rules)
     (freeform,) = wired.twilio.messages
     assert freeform.to == f"whatsapp:{phone}"
-    (callback,) = await wired.twilio.flush()  # the window was never opened: 63016
+    (callback,) = await wired.twilio.flush()
     assert callback.form["ErrorCode"] == "63016"
     assert callback.status_code == 200
     await wired.services.outbox.drain(now=FIXED_NOW)
@@ -213,9 +248,14 @@ async def test_whatsapp_outside_the_window_falls_back_to_sms(wired: Wired) -> No
 async def test_whatsapp_inside_the_window_replies_freely(wired: Wired) -> None:
     _, phone = await _invite(wired.services, channel="whatsapp", country="SN", language="wo")
     wired.twilio.customer_messaged(phone)
+    async with wired.services.unit_of_work() as db:
+        address = (
+            await db.execute(select(Address).where(Address.channel == "whatsapp"))
+        ).scalar_one()
+        address.last_inbound_at = FIXED_NOW - timedelta(hours=1)
     await _tick(wired)
     assert await _post_inbound(wired, phone, "waaw", whatsapp=True) == 200
-    await wired.services.outbox.drain(now=FIXED_NOW)
+    await wired.services.outbox.drain(now=utcnow())  # the webhook stored the reply at utcnow()
     assert await wired.twilio.flush() == []
     assert [m.whatsapp for m in wired.twilio.messages] == [True, True]
     async with wired.services.unit_of_work() as db:
