@@ -129,8 +129,11 @@ async def run(url: str, count: int) -> dict[str, float]:
     await plan_pass(services.unit_of_work, plan, now=NOW, summary=summary, flows_known=flows)
     planning = time.perf_counter() - began
     async with services.unit_of_work() as db:  # the invitations went out at enrollment
-        await db.execute(update(ScheduledSend).where(ScheduledSend.purpose == "invitation")
-                         .values(status="sent", decided_at=NOW))
+        await db.execute(
+            update(ScheduledSend)
+            .where(ScheduledSend.purpose == "invitation")
+            .values(status="sent", decided_at=NOW)
+        )
     wave = PassSummary()
     began = time.perf_counter()
     await dispatch_pass(

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import asyncpg
+from bench_fanout import NOW, seed
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 from starlette.config import Config
@@ -26,7 +27,6 @@ from bot.db.migrate import upgrade
 from bot.db.models import Message, OutboxItem
 from bot.services import build_services
 from bot.settings import load
-from bench_fanout import NOW, seed
 
 DB = "returnee_bench"
 
@@ -43,33 +43,59 @@ async def fresh_database(admin_url: str) -> str:
 async def one_run(admin_url: str, count: int, workers: int, key: str) -> dict[str, float]:
     """Seed, run `workers` tick processes at once, count what went out."""
     url = await fresh_database(admin_url)
-    settings = load(Config(environ={"DATABASE_URL": url, "DATA_ENCRYPTION_KEY": key,
-                                    "SECRET_KEY": "b" * 40}), var_dir=Path(tempfile.mkdtemp()))
+    settings = load(
+        Config(environ={"DATABASE_URL": url, "DATA_ENCRYPTION_KEY": key, "SECRET_KEY": "b" * 40}),
+        var_dir=Path(tempfile.mkdtemp()),
+    )
     crypto.configure(key)
     await asyncio.to_thread(upgrade, url)
     services = build_services(settings, worker_id="bench")
     await seed(services, count)
-    env = {**os.environ, "DATABASE_URL": url, "DATA_ENCRYPTION_KEY": key,
-           "SECRET_KEY": "b" * 40}
+    env = {**os.environ, "DATABASE_URL": url, "DATA_ENCRYPTION_KEY": key, "SECRET_KEY": "b" * 40}
     began = time.perf_counter()
-    processes = [await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "tick", "--now", NOW.isoformat(), env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        for _ in range(workers)]
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "tick",
+            "--now",
+            NOW.isoformat(),
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(workers)
+    ]
     outputs = [await p.communicate() for p in processes]
     elapsed = time.perf_counter() - began
-    failed = [err.decode()[-300:] for (_, err), p in zip(outputs, processes, strict=True)
-              if p.returncode]
+    failed = [
+        err.decode()[-300:] for (_, err), p in zip(outputs, processes, strict=True) if p.returncode
+    ]
     async with services.unit_of_work() as db:
-        sent = (await db.execute(select(func.count()).where(OutboxItem.status == "sent"))
-                ).scalar_one()
-        per_person = (await db.execute(select(func.count()).select_from(
-            select(Message.returnee_id).where(Message.direction == "out")
-            .group_by(Message.returnee_id).having(func.count() > 1).subquery()))).scalar_one()
+        sent = (
+            await db.execute(select(func.count()).where(OutboxItem.status == "sent"))
+        ).scalar_one()
+        per_person = (
+            await db.execute(
+                select(func.count()).select_from(
+                    select(Message.returnee_id)
+                    .where(Message.direction == "out")
+                    .group_by(Message.returnee_id)
+                    .having(func.count() > 1)
+                    .subquery()
+                )
+            )
+        ).scalar_one()
     await services.close()
-    return {"workers": workers, "sent": sent, "seconds": round(elapsed, 2),
-            "per_s": round(sent / elapsed), "duplicates": per_person,
-            "failed_processes": len(failed)}
+    return {
+        "workers": workers,
+        "sent": sent,
+        "seconds": round(elapsed, 2),
+        "per_s": round(sent / elapsed),
+        "duplicates": per_person,
+        "failed_processes": len(failed),
+    }
 
 
 def main() -> None:
@@ -81,15 +107,21 @@ def main() -> None:
     key = Fernet.generate_key().decode()
     runs = [asyncio.run(one_run(args.admin_url, args.enrollments, k, key)) for k in (1, 2, 4)]
     base = runs[0]["per_s"]
-    print("| scale-out (PostgreSQL) | processes | messages | seconds | messages/s | speed-up "
-          "| duplicates |")
+    print(
+        "| scale-out (PostgreSQL) | processes | messages | seconds | messages/s | speed-up "
+        "| duplicates |"
+    )
     print("|---|---|---|---|---|---|---|")
     for run in runs:
-        print(f"| plan + dispatch + send | {run['workers']} | {run['sent']} | {run['seconds']} | "
-              f"{run['per_s']} | {run['per_s'] / base:.2f}x | {run['duplicates']} |")
+        print(
+            f"| plan + dispatch + send | {run['workers']} | {run['sent']} | {run['seconds']} | "
+            f"{run['per_s']} | {run['per_s'] / base:.2f}x | {run['duplicates']} |"
+        )
     print("BENCH " + json.dumps({"bench": "scaleout", "runs": runs}))
-    ok = all(r["duplicates"] == 0 and r["failed_processes"] == 0 and r["sent"] == args.enrollments
-             for r in runs)
+    ok = all(
+        r["duplicates"] == 0 and r["failed_processes"] == 0 and r["sent"] == args.enrollments
+        for r in runs
+    )
     sys.exit(0 if ok else 1)
 
 
