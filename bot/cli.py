@@ -68,6 +68,9 @@ def parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="chat with the flows in the terminal")
     sim.add_argument("--lang", default="fr", choices=("fr", "ar", "wo"))
     sim.add_argument("--channel", default="sms", choices=("sms", "whatsapp", "telegram"))
+    schedule = sub.add_parser("schedule").add_subparsers(dest="action", required=True)
+    show = schedule.add_parser("show", help="what was planned, sent, skipped or expired, and why")
+    show.add_argument("returnee", type=int, help="the returnee's id")
     _privacy_commands(sub)
     return p
 
@@ -101,6 +104,7 @@ HANDLERS: dict[str, Handler] = {
     "understand": commands.understand,
     "flows check": commands.flows_check,
     "simulate": commands.simulate,
+    "schedule show": commands.schedule_show,
     "keys rotate": commands.keys_rotate,
     "retention run": commands.retention_run,
     "returnee export": commands.returnee_export,

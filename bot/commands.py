@@ -295,3 +295,21 @@ async def returnee_erase(settings: Settings, args: argparse.Namespace) -> int:
         await services.close()
     print(json.dumps({"erased": args.id, "rows": counts}))
     return 0
+
+
+async def schedule_show(settings: Settings, args: argparse.Namespace) -> int:
+    """Print a returnee's schedule: each send, when, what happened and why, in their time."""
+    from bot.schedule_view import timeline
+
+    services = build_services(settings)
+    try:
+        async with services.unit_of_work() as db:
+            rows = await timeline(db, args.returnee)
+    finally:
+        await services.close()
+    if rows is None:
+        raise CommandError(f"no returnee {args.returnee}")
+    print(f"{'due (local)':<18} {'sent/send at (local)':<21} {'purpose':<18} {'status':<10} why")
+    for row in rows:
+        print(f"{row.due:<18} {row.at:<21} {row.purpose:<18} {row.status:<10} {row.reason}")
+    return 0

@@ -385,6 +385,7 @@ async def _dispatch_one(
     if context.busy_with_another(send):
         # One question at a time: a returnee mid-answer is not interrupted by another flow.
         send.send_at, send.decided_at = now + DEFER, None
+        send.reason = "held: waiting for a reply to another question, or with a caseworker"
         summary.deferred += 1
         summary.due -= 1
         return

@@ -131,3 +131,16 @@ def test_simulate_chats_in_the_terminal(tmp_path: Path) -> None:
     chat = run(tmp_path, "simulate", "--lang", "wo", stdin="waaw\n")
     assert chat.returncode == 0, chat.stderr
     assert chat.stdout.count("bot>") == 2
+
+
+def test_schedule_show_explains_each_send(demo_db: Path) -> None:
+    assert run(demo_db, "tick", "--now", NOW).returncode == 0
+    shown = run(demo_db, "schedule", "show", "1")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert "purpose" in lines[0]
+    assert any("invitation" in line and "sent" in line for line in lines)
+    assert any("reminder" in line and "planned" in line for line in lines)
+    missing = run(demo_db, "schedule", "show", "999")
+    assert missing.returncode == 1
+    assert "no returnee 999" in missing.stderr
