@@ -8,7 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import accounts, programme
+from bot import accounts, audit, programme
 from bot.api import schemas as s
 from bot.clock import utcnow
 from bot.db import repo
@@ -29,8 +29,10 @@ async def db_session(
     if credentials is None:
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
     async with request.app.state.services.unit_of_work() as db:
-        if await accounts.check_token(db, credentials.credentials) is None:
+        token = await accounts.check_token(db, credentials.credentials)
+        if token is None:
             raise HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"})
+        db.info["actor"] = f"api:{token.name}"  # who the audit log names for this request
         yield db
 
 
@@ -62,10 +64,18 @@ async def _returnee_out(db: AsyncSession, r: Returnee) -> s.ReturneeOut:
     )
 
 
-async def _returnee(db: AsyncSession, returnee_id: int) -> Returnee:
+async def _returnee(db: AsyncSession, returnee_id: int, *, view: str | None = None) -> Returnee:
     returnee = await repo.returnee(db, returnee_id)
     if returnee is None:
         raise HTTPException(404, f"no returnee {returnee_id}")
+    if view is not None:  # every view of a person's data is in the audit log
+        await audit.record(
+            db,
+            actor=str(db.info.get("actor", "api")),
+            action=f"view_{view}",
+            target=f"returnee:{returnee_id}",
+            now=utcnow(),
+        )
     return returnee
 
 
@@ -126,7 +136,7 @@ async def list_returnees(
 @router.get("/returnees/{returnee_id}")
 async def get_returnee(returnee_id: Id, db: Db) -> s.ReturneeOut:
     """Return one returnee."""
-    return await _returnee_out(db, await _returnee(db, returnee_id))
+    return await _returnee_out(db, await _returnee(db, returnee_id, view="returnee"))
 
 
 @router.patch("/returnees/{returnee_id}")
@@ -143,7 +153,7 @@ async def patch_returnee(returnee_id: Id, body: s.ReturneePatch, db: Db) -> s.Re
 @router.get("/returnees/{returnee_id}/messages")
 async def returnee_messages(returnee_id: Id, db: Db) -> list[s.MessageOut]:
     """Every message in and out, oldest first."""
-    await _returnee(db, returnee_id)
+    await _returnee(db, returnee_id, view="messages")
     return [
         s.MessageOut.model_validate(m, from_attributes=True)
         for m in await repo.messages_of(db, returnee_id)
@@ -153,7 +163,7 @@ async def returnee_messages(returnee_id: Id, db: Db) -> list[s.MessageOut]:
 @router.get("/returnees/{returnee_id}/checkins")
 async def returnee_checkins(returnee_id: Id, db: Db) -> list[s.CheckinOut]:
     """Wellbeing check-ins, oldest first."""
-    await _returnee(db, returnee_id)
+    await _returnee(db, returnee_id, view="checkins")
     rows = (
         await db.execute(
             select(Checkin).where(Checkin.returnee_id == returnee_id).order_by(Checkin.created_at)

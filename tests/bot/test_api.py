@@ -138,3 +138,28 @@ async def test_out_of_range_ids_and_dates_are_422_not_500(services: Services) ->
         answer = await http.post("/api/v1/workshops", json=far, headers=headers)
         assert answer.status_code == 422
         assert "starts_at" in str(answer.json())
+
+
+async def test_views_of_a_returnee_are_audited(services: Services) -> None:
+    from sqlalchemy import select
+
+    from bot.db.models import AuditEvent
+
+    headers = await api_token(services)
+    async with client(services) as http:
+        person = (await http.post("/api/v1/returnees", json=RETURNEE, headers=headers)).json()
+        await http.get(f"/api/v1/returnees/{person['id']}", headers=headers)
+        await http.get(f"/api/v1/returnees/{person['id']}/messages", headers=headers)
+    async with services.unit_of_work() as db:
+        rows = (
+            await db.execute(
+                select(AuditEvent.actor, AuditEvent.action, AuditEvent.target).order_by(
+                    AuditEvent.id
+                )
+            )
+        ).all()
+    target = f"returnee:{person['id']}"
+    assert [tuple(r) for r in rows] == [
+        ("api:tests", "view_returnee", target),
+        ("api:tests", "view_messages", target),
+    ]
