@@ -34,6 +34,7 @@ class Settings:
     twilio_whatsapp_from: str | None
     var_dir: Path
     twilio_rate: float = 10.0  # messages per second per sender
+    telegram_bot_username: str | None = None  # for t.me/<username>?start=<code> links
     max_body_bytes: int = 64 * 1024
     retention_days: int = 365  # message text and check-in comments older than this are erased
     data_index_key: Secret | None = None  # blind-index secret; default: the oldest data key
@@ -77,6 +78,7 @@ def load(config: Config, *, var_dir: Path | None = None) -> Settings:
         twilio_whatsapp_from=config("TWILIO_WHATSAPP_FROM", default=None),
         var_dir=var,
         twilio_rate=config("TWILIO_RATE_PER_SECOND", cast=float, default=10.0),
+        telegram_bot_username=config("TELEGRAM_BOT_USERNAME", default=None),
         retention_days=_positive(config("RETENTION_DAYS", cast=int, default=365), "RETENTION_DAYS"),
         data_index_key=_optional_secret(config, "DATA_INDEX_KEY", production),
     )

@@ -5,7 +5,10 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
+import qrcode
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from markupsafe import Markup
+from qrcode.image.svg import SvgPathImage
 from starlette.responses import RedirectResponse, Response
 
 from bot import audit
@@ -103,6 +106,13 @@ async def consent(
     return RedirectResponse(f"/returnees/{returnee_id}#consentement", status_code=303)
 
 
+def qr_svg(link: str) -> Markup:
+    """The link as an inline SVG QR code, to scan from the caseworker's screen."""
+    image = qrcode.make(link, image_factory=SvgPathImage, box_size=8, border=2)
+    svg = image.to_string(encoding="unicode")
+    return Markup(svg[svg.index("<svg") :])  # made by qrcode from our own link: no user text
+
+
 @router.post("/returnees/{returnee_id:int}/link-code")
 async def link_code(
     request: Request, returnee_id: int, user: CurrentUser, csrf: FormStr = ""
@@ -130,5 +140,6 @@ async def link_code(
         r=returnee,
         code=code,
         link=f"https://t.me/{username}?start={code}",
+        qr=qr_svg(f"https://t.me/{username}?start={code}"),
         expires=expires,
     )
