@@ -93,7 +93,10 @@ async def tick(settings: Settings, args: argparse.Namespace) -> int:
             services.outbox,
             load_default_plan(),
             now=args.now or utcnow(),
+            progress=_progress_line if sys.stderr.isatty() else None,
         )
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
     finally:
         await services.close()
     out = asdict(summary)
@@ -115,6 +118,17 @@ async def tick(settings: Settings, args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _progress_line(summary: object) -> None:
+    """One line on the terminal, rewritten as a large pass goes (stdout keeps only the JSON)."""
+    counts = {k: getattr(summary, k) for k in ("planned", "due", "skipped", "deferred")}
+    print(
+        "\r" + "  ".join(f"{k} {v:>7}" for k, v in counts.items()),
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 async def demo_load(settings: Settings, args: argparse.Namespace) -> int:

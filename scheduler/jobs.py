@@ -2,7 +2,7 @@
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -47,7 +47,13 @@ class PassSummary:
     skipped: int = 0
     timed_out: int = 0
     deferred: int = 0
+    progress: Callable[["PassSummary"], None] | None = field(default=None, repr=False)
     reasons: dict[str, int] = field(default_factory=dict)
+
+    def report(self) -> None:
+        """Tell the watcher (a terminal's progress line) how far the pass is."""
+        if self.progress is not None:
+            self.progress(self)
 
     def skip(self, reason: str) -> None:
         """Count a send that will not go out, by reason."""
@@ -192,6 +198,7 @@ async def plan_pass(
                 await db.execute(
                     update(Enrollment).where(Enrollment.id.in_(ids)).values(planned_version=version)
                 )
+        summary.report()
         if len(todo) < batch:
             break
     if "wellbeing" in flows_known:
@@ -290,6 +297,7 @@ async def dispatch_pass(
             for send in sorted(due, key=lambda s: (s.returnee_id, s.send_at, s.id)):
                 summary.due += 1
                 await _dispatch_one(db, conversations, send, context, now=now, summary=summary)
+        summary.report()
         if len(due) < batch:
             break
 

@@ -1,5 +1,6 @@
 """One scheduler pass: plan, dispatch what is due, time out silent waits, then drain the outbox."""
 
+from collections.abc import Callable
 from datetime import datetime
 
 from bot.conversation import Conversations
@@ -10,10 +11,15 @@ from scheduler.plan import PlanConfig
 
 
 async def scheduler_pass(
-    uow: UnitOfWork, conversations: Conversations, config: PlanConfig, *, now: datetime
+    uow: UnitOfWork,
+    conversations: Conversations,
+    config: PlanConfig,
+    *,
+    now: datetime,
+    progress: Callable[[PassSummary], None] | None = None,
 ) -> PassSummary:
     """Plan and dispatch at `now`; the outbox is drained by the caller or the sender task."""
-    summary = PassSummary()
+    summary = PassSummary(progress=progress)
     flows_known = set(conversations.registry)
     await plan_pass(uow, config, now=now, summary=summary, flows_known=flows_known)
     await dispatch_pass(uow, conversations, now=now, summary=summary)
@@ -28,9 +34,10 @@ async def tick(
     config: PlanConfig,
     *,
     now: datetime,
+    progress: Callable[[PassSummary], None] | None = None,
 ) -> PassSummary:
     """Run one pass and drain the outbox once (the `tick` command)."""
-    summary = await scheduler_pass(uow, conversations, config, now=now)
+    summary = await scheduler_pass(uow, conversations, config, now=now, progress=progress)
     drained = await outbox.drain(now=now)
     summary.sent, summary.failed = drained.sent, drained.failed
     return summary
