@@ -153,10 +153,12 @@ async def _write_back(
         .values({value: bindparam("new")})
     )
     params = [{"row_id": row_id, "old": old, "new": new} for row_id, old, new in work.changes]
+    wanted = {row_id: new for row_id, _, new in work.changes}
     async with unit_of_work() as db:
-        result = await db.execute(swap, params)
-    changed = int(getattr(result, "rowcount", -1))
-    return changed if changed >= 0 else len(work.changes)  # -1: the driver cannot count
+        await db.execute(swap, params)
+        # Count by reading back: asyncpg reports no row count for an executemany.
+        now_held = await db.execute(select(raw.c.id, value).where(raw.c.id.in_(list(wanted))))
+        return sum(1 for row_id, token in now_held if bytes(token) == wanted[int(row_id)])
 
 
 async def _patiently(operation: Callable[[], Awaitable[T]]) -> T:

@@ -47,7 +47,9 @@ async def test_rotation_while_serving_leaves_every_value_under_the_new_key(
     assert report.rotated + report.current + report.conflicts == sum(report.columns.values())
 
     ring_with_only(new_key, TEST_KEY)
-    assert await readable_with_only(services, new_key) == sum(report.columns.values())
+    # every value reads with the new key alone; the service may have written a few more after
+    # the rotation passed their column (written with the new key already)
+    assert await readable_with_only(services, new_key) >= sum(report.columns.values())
     assert await found_by_phone(services, ids) == 50
 
     again = await keyrotation.rotate_all(services.unit_of_work, newest_key=new_key, actor="cli")

@@ -20,7 +20,7 @@ async def _expected(services: Services, cutoff: datetime) -> tuple[int, int, int
     """What a purge should erase, counted independently of bot.retention."""
     async with services.unit_of_work() as db:
         messages = (await db.execute(select(Message))).scalars().all()
-        checkins = (await db.execute(select(Checkin))).scalars().all()
+        checkins = (await db.execute(select(Checkin).order_by(Checkin.id))).scalars().all()
         enrollments = (await db.execute(select(Enrollment))).scalars().all()
     return (
         sum(1 for m in messages if m.created_at < cutoff and m.text),
@@ -62,7 +62,7 @@ async def test_old_texts_are_erased_recent_ones_kept_and_a_rerun_does_nothing(
     assert {m.text for m in old} == {""}
     assert {m.status for m in old} != {""}  # the facts around the text stay
     assert COMMENT in {m.text for m in kept}
-    assert [(c.comment, c.score) for c in checkins] == [(None, 4), (COMMENT, 4)]  # scores stay
+    assert sorted((c.comment or "", c.score) for c in checkins) == [("", 4), (COMMENT, 4)]
     assert len(runs) == 2
     assert runs[0].detail is not None
     assert "messages=0" in runs[0].detail
