@@ -134,11 +134,10 @@ def _files(db_path: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in db_path.parent.glob(db_path.name + "*")}
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # it reads the files
 async def test_no_personal_data_in_clear_in_the_database_files_or_the_logs(
     database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("reads the SQLite files")
     db_path = Path(database_url.removeprefix("sqlite:///"))
     caplog.set_level(logging.DEBUG)
     services = offline_services(channel_settings(database_url, tmp_path / "var"))
