@@ -94,7 +94,7 @@ async def test_erased_data_is_gone_from_the_sqlite_file(services: Services) -> N
         index = crypto.blind_index(E164).encode()
         await privacy.erase_returnee(db, person, actor="cli", now=FIXED_NOW)
     await privacy.checkpoint(services.engine)
-    path = Path(url.removeprefix("sqlite:///"))
+    path = Path(services.settings.database_url.removeprefix("sqlite:///"))
     data = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
     assert index not in data  # secure_delete zeroed the blind index, even in free pages
     assert crypto.blind_index("+221771110002").encode() in data  # the other one is there
