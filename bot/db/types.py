@@ -1,5 +1,7 @@
 """Column types: aware UTC datetimes on every database, and personal data encrypted at rest."""
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +29,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, remember recent conversions: a reminder wave repeats a few instants."""
+        convert = super().bind_processor(dialect)
+        if convert is None or dialect.name != "sqlite":
+            return convert
+        # Equal instants give the same stored text (UTC), whatever their tzinfo: safe to share.
+        return functools.lru_cache(maxsize=4096)(convert)
 
 
 class EncryptedText(TypeDecorator[str]):
