@@ -56,6 +56,7 @@ TARGET_P99_MS = 50.0
 READY_SECONDS = 60.0
 DRAIN_SECONDS = 20.0  # after the last request was due, wait this long for answers
 MAX_CONNECTIONS = 64
+REQUEST_SECONDS = 60.0  # a request not answered by then counts as failed
 
 
 # -- the database and the two servers ---------------------------------------------------------
@@ -261,6 +262,7 @@ class Connection:
         """Close the socket."""
         if self.writer is not None:
             self.writer.close()
+        self.reader = self.writer = None
 
 
 @dataclass
@@ -282,9 +284,13 @@ class Target:
         return sid, webhook(self.port, self.token, sid, next(self._n), self.numbers)
 
     async def send(self, conn: "Connection", sid: str, request: bytes) -> None:
-        """Send one webhook and note its answer."""
+        """Send one webhook and note its answer (0: none, the connection failed or timed out)."""
         self.sent.append(sid)
-        status = await conn.send(request)
+        try:
+            status = await asyncio.wait_for(conn.send(request), REQUEST_SECONDS)
+        except (OSError, asyncio.IncompleteReadError, TimeoutError):
+            conn.close()  # the next request on it reconnects
+            status = 0
         self.statuses[status] += 1
         if status == 200:
             self.answered.append(sid)
