@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from starlette.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -46,7 +46,7 @@ from bot.channels import telegram_channel, twilio_channel
 from bot.channels.ratelimit import RateLimiter
 from bot.clock import utcnow
 from bot.db.migrate import upgrade
-from bot.db.models import OutboxItem
+from bot.db.models import Address, OutboxItem
 from bot.effects import Turn, queue_message
 from bot.ports import OutboundMessage
 from bot.services import Services, build_services
@@ -146,6 +146,12 @@ async def queue(services: Services, case: str, people: list[programme.NewReturne
     async with services.unit_of_work() as db:
         for person in people:
             returnee = await programme.create_returnee(db, person, now=now)
+            if person.channel == "whatsapp":  # they wrote today: free text is allowed
+                await db.execute(
+                    update(Address)
+                    .where(Address.returnee_id == returnee.id, Address.channel == "whatsapp")
+                    .values(last_inbound_at=now)
+                )
             turn = Turn(now=now, key=f"bench:{case}:{returnee.id}", purpose="bench")
             for n in range(k):
                 text = f"Rappel {n + 1}/{k} pour {person.name}: atelier jeudi 14:30."

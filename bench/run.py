@@ -3,7 +3,7 @@
 Run: .venv/bin/python bench/run.py [--only inbound delivery] [--timeout 600] [--output FILE]
 
 Each bench runs as its own process with a timeout (its process group is killed when it runs
-over). A bench prints its table as Markdown rows ("| ...") and its key figures as a last line
+over). A bench prints its table as Markdown rows ("| ...", "|---|") and its key figures as a line
 `BENCH {...}`; a bench that prints no rows is quoted by the tail of its output instead. The
 report starts with the machine the figures were measured on: figures from a shared, noisy
 machine are only comparable within one run, so the benches quote ratios and medians.
@@ -76,14 +76,14 @@ def run_one(script: Path, timeout: float) -> Outcome:
     outcome = Outcome(script.stem.removeprefix("bench_"), status, time.monotonic() - started)
     lines = out.splitlines()
     for line in lines:
-        if line.startswith("| "):
+        if line.startswith(("| ", "|-")):  # rows and the header's separator
             outcome.rows.append(line)
         elif line.startswith("BENCH "):
             try:
                 outcome.figures = json.loads(line.removeprefix("BENCH "))
             except ValueError:
                 outcome.tail.append(line)
-    if not outcome.rows or not outcome.ok:
+    if not outcome.rows or not (outcome.ok or outcome.figures):  # no table, or it crashed
         outcome.tail = lines[-TAIL_LINES:]
     return outcome
 
