@@ -14,7 +14,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation import Conversations
-from bot.db.models import Alert, Conversation, Enrollment, Returnee, ScheduledSend, Workshop
+from bot.db import repo
+from bot.db.models import Conversation, Enrollment, Returnee, ScheduledSend, Workshop
 from bot.db.session import UnitOfWork
 from bot.effects import Turn
 from scheduler import policy
@@ -350,17 +351,9 @@ class _Batch:
             .scalars()
             .all()
         )
-        handled = (
-            await db.execute(
-                select(Alert.returnee_id).where(
-                    Alert.returnee_id.in_(people),
-                    Alert.status == "open",
-                    Alert.assigned_to.is_not(None),
-                )
-            )
-        ).scalars()
+        handled = await repo.handled_among(db, people)  # the same rule the dashboard shows
         return cls(
-            {c.returnee_id: c for c in found}, set(handled), [*returnees, *enrollments, *workshops]
+            {c.returnee_id: c for c in found}, handled, [*returnees, *enrollments, *workshops]
         )
 
     def busy_with_another(self, send: ScheduledSend) -> bool:

@@ -14,7 +14,6 @@ from bot.ports import InboundMessage
 from bot.web.security import csrf_ok
 
 router = APIRouter()
-SIM_CHANNEL = "simulator"
 
 
 def _allowed(request: Request) -> None:

@@ -1,6 +1,6 @@
 """Query functions per aggregate. They take an AsyncSession and never commit."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -97,16 +97,21 @@ async def open_alert(db: AsyncSession, returnee_id: int, kind: str) -> Alert | N
     return result.scalars().first()
 
 
+async def handled_among(db: AsyncSession, returnee_ids: Collection[int]) -> set[int]:
+    """Return which of these returnees a caseworker handles (an open alert assigned to someone)."""
+    result = await db.execute(
+        select(Alert.returnee_id).where(
+            Alert.returnee_id.in_(list(returnee_ids)),
+            Alert.status == "open",
+            Alert.assigned_to.is_not(None),
+        )
+    )
+    return set(result.scalars())
+
+
 async def handled_by_caseworker(db: AsyncSession, returnee_id: int) -> bool:
     """True while an open alert about the returnee is assigned to a caseworker."""
-    result = await db.execute(
-        select(Alert.id)
-        .where(
-            Alert.returnee_id == returnee_id, Alert.status == "open", Alert.assigned_to.is_not(None)
-        )
-        .limit(1)
-    )
-    return result.first() is not None
+    return returnee_id in await handled_among(db, [returnee_id])
 
 
 async def cancel_planned(
