@@ -12,18 +12,13 @@ doubles in tests/doubles, which enforce the limits and answer 429 past them:
   whatsapp, one sender       N messages from one number      10/s per sender
 The achieved rate is measured where the provider sees it, from the times the double accepted
 each message: (n - 1) / (last - first); for the same-chat case, per chat (median of the chats).
-"late" is how long after the limiter's slot each request reached the double (p50 / max): it is
-what eats the limiter's margin. Prints Markdown rows and a `BENCH {...}` line; exit 1 if a
+"late" is how long after the limiter's slot each request reached the double (p50 / max).
+Prints Markdown rows and a `BENCH {...}` line; exit 1 if a
 target is missed (share >= 95%, no 429, every message sent).
-
---slot measures the adapters as they would be with the change proposed with
-RateLimiter.slot(): each request held inside `async with self.limiter.slot(to):` instead of
-after `await self.limiter.wait(to)` (a no-op once the adapters do it themselves).
 """
 
 import argparse
 import asyncio
-import inspect
 import json
 import secrets
 import statistics
@@ -42,13 +37,11 @@ from starlette.config import Config
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot import programme
-from bot.channels import telegram_channel, twilio_channel
 from bot.channels.ratelimit import RateLimiter
 from bot.clock import utcnow
 from bot.db.migrate import upgrade
 from bot.db.models import Address, OutboxItem
 from bot.effects import Turn, queue_message
-from bot.ports import OutboundMessage
 from bot.services import Services, build_services
 from bot.settings import Settings, load
 from tests.doubles import RateLimit, TelegramDouble, TwilioDouble
@@ -91,30 +84,6 @@ class Case:
             f" {self.share:.1%} | {self.rejected} | {self.unsent} | {late} |"
             f" {self.seconds:.1f} | {'held' if self.held else 'MISSED'} |"
         )
-
-
-def adapters_use_slot() -> bool:
-    """Hold each adapter request inside limiter.slot(); False if the adapters already do."""
-    if any("limiter.slot(" in inspect.getsource(m) for m in (telegram_channel, twilio_channel)):
-        return False
-    tg_send, tw_send = telegram_channel.TelegramChannel.send, twilio_channel.TwilioChannel.send
-
-    async def telegram(self: telegram_channel.TelegramChannel, message: OutboundMessage) -> object:
-        async with self.limiter.slot(message.address):
-            return await tg_send(self, message)
-
-    async def twilio(self: twilio_channel.TwilioChannel, message: OutboundMessage) -> object:
-        to = f"whatsapp:{message.address}" if self.name == "whatsapp" else message.address
-        async with self.limiter.slot(to):
-            return await tw_send(self, message)
-
-    async def already_waited(self: RateLimiter, recipient: str) -> None:
-        return None
-
-    telegram_channel.TelegramChannel.send = telegram  # type: ignore[assignment]
-    twilio_channel.TwilioChannel.send = twilio  # type: ignore[assignment]
-    RateLimiter.wait = already_waited  # type: ignore[method-assign]
-    return True
 
 
 def settings_for(scratch: Path, telegram: TelegramDouble, twilio: TwilioDouble) -> Settings:
@@ -185,8 +154,8 @@ def record_slots(limiter: RateLimiter) -> list[tuple[str, float]]:
     slots: list[tuple[str, float]] = []
     reserve = limiter.reserve
 
-    async def recording(recipient: str, **kw: bool) -> float:
-        delay = await reserve(recipient, **kw)
+    def recording(recipient: str) -> float:
+        delay = reserve(recipient)
         slots.append((recipient, time.time() + max(0.0, delay)))
         return delay
 
@@ -347,16 +316,16 @@ async def run_all(
     return results
 
 
-def report(cases: list[Case], limiter: str) -> bool:
+def report(cases: list[Case]) -> bool:
     """Print the Markdown rows and the BENCH line; return whether every target held."""
     print(
-        f"| delivery (adapters {limiter}) | limit | messages | achieved msg/s | share of limit"
+        "| delivery | limit | messages | achieved msg/s | share of limit"
         " | 429s | unsent | late ms p50 / max | seconds | target |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for case in cases:
         print(case.row())
-    figures: dict[str, object] = {"bench": "delivery", "adapters": limiter}
+    figures: dict[str, object] = {"bench": "delivery"}
     for case, key in zip(cases, ("telegram", "telegram_chat", "whatsapp"), strict=True):
         figures[f"{key}_share"] = round(case.share, 4)
         figures[f"{key}_429"] = case.rejected
@@ -373,9 +342,7 @@ def main() -> int:
     parser.add_argument("--chats", type=int, default=5)
     parser.add_argument("--per-chat", type=int, default=8)
     parser.add_argument("--whatsapp", type=int, default=200)
-    parser.add_argument("--slot", action="store_true", help="see the module docstring")
     args = parser.parse_args()
-    limiter = "slot() (proposed)" if args.slot and adapters_use_slot() else "as shipped"
     telegram = TelegramDouble(overall_limit=RateLimit(30), per_chat_limit=RateLimit(1))
     twilio = TwilioDouble(whatsapp_limit=RateLimit(10), auto_callbacks=False)
     with (
@@ -388,7 +355,7 @@ def main() -> int:
         cases = plans(args, telegram, twilio)
         reset = {"telegram": telegram.reset, "twilio": twilio.reset}
         results = asyncio.run(run_all(settings, cases, reset))
-    return 0 if report(results, limiter) else 1
+    return 0 if report(results) else 1
 
 
 if __name__ == "__main__":

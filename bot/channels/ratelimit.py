@@ -3,10 +3,7 @@
 A provider counts a request when it reaches it: after we let it go, before its answer is back.
 `async with limiter.slot(to): <send>` uses both ends: a send counts against the limits from the
 moment it is let go until its answer is back plus the limit's period, so the provider can never
-count more than its limit, however late a request reaches it, and no margin is needed.
-`await limiter.wait(to)` only knows when a send is let go, so it keeps margins: 5% on the overall
-interval and +0.1 s per recipient; lateness beyond them (a busy event loop, a fresh client's
-first connection) can still provoke a 429. Use one or the other on a given limiter.
+count more than its limit, however late a request reaches it, and no safety margin is needed.
 """
 
 import asyncio
@@ -19,7 +16,7 @@ _FORGET_AFTER = 10_000  # recipients remembered before the ones whose slots have
 
 
 class RateLimiter:
-    """Book evenly spaced slots, overall and per recipient; sleep until then."""
+    """Book evenly spaced slots, overall and per recipient; hold each place until answered."""
 
     def __init__(
         self,
@@ -28,47 +25,33 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.interval = 1.05 / per_second  # wait(): with its margins
-        self.recipient_interval = 1.0 / per_recipient + 0.1 if per_recipient else 0.0
-        self.exact_interval = 1.0 / per_second  # slot(): at most `burst` sends per `period`
-        self.burst = max(1, math.floor(per_second))
+        self.interval = 1.0 / per_second
+        self.burst = max(1, math.floor(per_second))  # at most `burst` sends per `period`
         self.period = self.burst / per_second
         self.recipient_period = 1.0 / per_recipient if per_recipient else 0.0
         self.clock = clock
         self._next = 0.0
         self._next_for: dict[str, float] = {}
         self._paused_until = 0.0
-        self._counted: list[float] = []  # slot(): until when each send counts (inf: in flight)
+        self._counted: list[float] = []  # until when each send counts (inf: in flight)
         self._counted_for: dict[str, float] = {}
         self._answered = asyncio.Event()
 
-    async def reserve(self, recipient: str, *, exact: bool = False) -> float:
+    def reserve(self, recipient: str) -> float:
         """Return the seconds to wait before sending to `recipient`, booking that slot."""
         now = self.clock()
         slot = max(now, self._next, self._next_for.get(recipient, 0.0))
-        self._next = slot + (self.exact_interval if exact else self.interval)
-        step = self.recipient_period if exact else self.recipient_interval
-        if step:
-            self._next_for[recipient] = slot + step
+        self._next = slot + self.interval
+        if self.recipient_period:
+            self._next_for[recipient] = slot + self.recipient_period
             if len(self._next_for) > _FORGET_AFTER:
                 self._next_for = {k: v for k, v in self._next_for.items() if v > now}
         return slot - now
 
-    async def wait(self, recipient: str) -> None:
-        """Sleep until a send to `recipient` is within the limits (with margins)."""
-        while True:
-            delay = await self.reserve(recipient)
-            if delay <= 0:
-                return
-            await asyncio.sleep(delay)
-            if self.clock() >= self._paused_until:
-                return
-            # A 429 came while we slept and our slot fell in the pause: book again, behind it.
-
     @contextlib.asynccontextmanager
     async def slot(self, recipient: str) -> AsyncIterator[None]:
         """Hold a place within the limits for one send, from letting it go to its answer."""
-        delay = await self.reserve(recipient, exact=True)
+        delay = self.reserve(recipient)
         if delay > 0:
             await asyncio.sleep(delay)
         await self._until_free(recipient)
@@ -94,7 +77,7 @@ class RateLimiter:
                 await asyncio.sleep(hold)
 
     def _hold(self, recipient: str, now: float) -> float:
-        """Seconds until `recipient` may be sent to under slot()'s accounting (inf: unknown)."""
+        """Seconds until `recipient` may be sent to (inf: when an answer comes back)."""
         self._counted = [until for until in self._counted if until > now]
         ready = self._paused_until
         if len(self._counted) >= self.burst:

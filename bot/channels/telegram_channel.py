@@ -94,12 +94,12 @@ class TelegramChannel:
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Send one message, with inline buttons for its choices."""
-        await self.limiter.wait(message.address)
         try:
-            await self._start()
-            sent = await self.bot.send_message(
-                chat_id=message.address, text=message.text, reply_markup=keyboard(message)
-            )
+            await self._start()  # outside the slot: a first connection must not hold a place
+            async with self.limiter.slot(message.address):
+                sent = await self.bot.send_message(
+                    chat_id=message.address, text=message.text, reply_markup=keyboard(message)
+                )
         except RetryAfter as exc:
             seconds = _seconds(exc.retry_after)
             self.limiter.slow_down(seconds)

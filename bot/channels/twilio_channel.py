@@ -123,7 +123,6 @@ class TwilioChannel:
                 f"no sender number for {self.name}", code="no_sender", permanent=True
             )
         to = f"{WHATSAPP}{message.address}" if self.name == "whatsapp" else message.address
-        await self.limiter.wait(to)
         if message.template:  # outside WhatsApp's window: the approved template, no Body
             variables = {str(n): v for n, v in enumerate(message.template_variables, start=1)}
             content: dict[str, str] = {
@@ -133,13 +132,14 @@ class TwilioChannel:
         else:
             content = {"body": body_with_options(message)}
         try:
-            created = await asyncio.to_thread(
-                self.client.messages.create,
-                to=to,
-                from_=self.sender,
-                status_callback=self.status_callback,
-                **content,
-            )
+            async with self.limiter.slot(to):  # counted from let go until answered
+                created = await asyncio.to_thread(
+                    self.client.messages.create,
+                    to=to,
+                    from_=self.sender,
+                    status_callback=self.status_callback,
+                    **content,
+                )
         except TwilioRestException as exc:
             error = error_from(exc)
             if error.retry_after:
