@@ -51,12 +51,14 @@ async def queue_message(
     text: str,
     choices: list[dict[str, str]] | None = None,
     n: int = 0,
+    channel: str | None = None,
 ) -> Message:
-    """Store an outbound message and its outbox row, in the caller's transaction."""
+    """Store an outbound message and its outbox row (on their channel unless told another)."""
+    channel = channel or returnee.channel
     message = Message(
         returnee_id=returnee.id,
         direction="out",
-        channel=returnee.channel,
+        channel=channel,
         text=text,
         status="queued",
         purpose=turn.purpose,
@@ -72,7 +74,7 @@ async def queue_message(
         OutboxItem(
             message=message,
             idempotency_key=f"{turn.key}:{n}",
-            channel=returnee.channel,
+            channel=channel,
             next_attempt_at=turn.now,
             created_at=turn.now,
         )
@@ -202,21 +204,21 @@ async def record_consent(
     method: str,
     now: datetime,
     channel: str | None = None,
-) -> None:
+) -> ConsentEvent:
     """Write the consent ledger; without consent nothing more is planned or sent."""
     returnee.consent = "given" if given else "withdrawn"
-    db.add(
-        ConsentEvent(
-            returnee_id=returnee.id,
-            kind="given" if given else "withdrawn",
-            notice_version=NOTICE_VERSION,
-            method=method,
-            channel=channel or returnee.channel,
-            created_at=now,
-        )
+    event = ConsentEvent(
+        returnee_id=returnee.id,
+        kind="given" if given else "withdrawn",
+        notice_version=NOTICE_VERSION,
+        method=method,
+        channel=channel or returnee.channel,
+        created_at=now,
     )
+    db.add(event)
     if not given:
         await repo.cancel_planned(db, returnee.id, reason="consent_withdrawn", now=now)
+    return event
 
 
 async def _store(

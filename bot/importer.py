@@ -33,8 +33,16 @@ class ImportFileError(ValueError):
     """The file itself cannot be read (format, encoding, header)."""
 
 
-class _Rollback(Exception):
-    """Raised inside the transaction to undo a dry run or a file with invalid rows."""
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One invalid value: its row number (as a spreadsheet shows it), column and problem."""
+
+    row: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.field}: {self.message}"
 
 
 @dataclass
@@ -43,16 +51,22 @@ class ImportReport:
 
     valid: int = 0
     errors: list[str] = field(default_factory=list)
+    problems: list[RowError] = field(default_factory=list)  # the same problems, as data
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
     """Read a .csv (UTF-8, comma or semicolon) or .xlsx file into rows keyed by column."""
-    suffix = path.suffix.lower()
+    return read_upload(path.name, path.read_bytes())
+
+
+def read_upload(filename: str, data: bytes) -> list[dict[str, str]]:
+    """Read a file's bytes as .csv or .xlsx, by its name's extension."""
+    suffix = Path(filename).suffix.lower()
     if suffix == ".csv":
-        return read_csv(path.read_bytes())
+        return read_csv(data)
     if suffix == ".xlsx":
-        return read_xlsx(path.read_bytes())
-    raise ImportFileError(f"{path.name}: use a .csv or .xlsx file")
+        return read_xlsx(data)
+    raise ImportFileError(f"{Path(filename).name}: use a .csv or .xlsx file")
 
 
 def read_csv(data: bytes) -> list[dict[str, str]]:
@@ -133,7 +147,23 @@ async def validate_and_store(
                 await programme.create_returnee(db, to_new(row), now=now)
             report.valid += 1
         except InvalidField as error:
-            report.errors.append(f"row {number}: {error.field}: {error.message}")
+            problem = RowError(number, error.field, error.message)
+            report.problems.append(problem)
+            report.errors.append(str(problem))
+    return report
+
+
+async def import_rows(
+    db: AsyncSession, rows: list[dict[str, str]], *, dry_run: bool, now: datetime
+) -> ImportReport:
+    """Validate every row in a savepoint of the caller's transaction; keep the rows only when
+    all are valid and this is not a dry run."""
+    savepoint = await db.begin_nested()
+    report = await validate_and_store(db, rows, now=now)
+    if dry_run or report.errors:
+        await savepoint.rollback()
+    else:
+        await savepoint.commit()
     return report
 
 
@@ -144,12 +174,5 @@ def _numbered(rows: list[dict[str, str]]) -> Iterator[tuple[int, dict[str, str]]
 async def import_file(uow: UnitOfWork, path: Path, *, dry_run: bool, now: datetime) -> ImportReport:
     """Validate every row; commit only when all are valid and this is not a dry run."""
     rows = read_rows(path)
-    report = ImportReport()
-    try:
-        async with uow() as db:
-            report = await validate_and_store(db, rows, now=now)
-            if dry_run or report.errors:
-                raise _Rollback
-    except _Rollback:
-        pass
-    return report
+    async with uow() as db:
+        return await import_rows(db, rows, dry_run=dry_run, now=now)

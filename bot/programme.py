@@ -90,7 +90,7 @@ async def create_returnee(db: AsyncSession, new: NewReturnee, *, now: datetime) 
     if channel == "telegram" and not new.telegram_chat_id and phone is None:
         raise InvalidField("telegram_chat_id", "or a phone is required for telegram")
     tz = check_timezone(new.timezone) if new.timezone else None
-    caseworker = await _caseworker(db, new.caseworker_email)
+    caseworker = await caseworker_account(db, new.caseworker_email)
     if (
         phone
         and (await db.execute(select(Returnee.id).where(Returnee.phone_index == phone))).first()
@@ -136,7 +136,8 @@ def _addresses(phone: str | None, chat_id: str | None) -> list[tuple[str, str]]:
     return out
 
 
-async def _caseworker(db: AsyncSession, email: str | None) -> User | None:
+async def caseworker_account(db: AsyncSession, email: str | None) -> User | None:
+    """The caseworker or admin account with this email (None for none); else InvalidField."""
     if not email:
         return None
     user = (
@@ -231,7 +232,7 @@ async def update_returnee(db: AsyncSession, returnee: Returnee, changes: dict[st
         returnee.timezone = check_timezone(str(tz)) if tz else None
     if "caseworker" in changes:
         email = changes["caseworker"]
-        caseworker = await _caseworker(db, str(email)) if email else None
+        caseworker = await caseworker_account(db, str(email)) if email else None
         returnee.caseworker_id = caseworker.id if caseworker else None
     if changes.get("name"):
         returnee.name = str(changes["name"]).strip()

@@ -1,7 +1,7 @@
 """Build the long-lived collaborators from Settings: database, flows, lexicons, outbox, channels."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 
 import yaml
@@ -15,7 +15,7 @@ from bot.db.session import UnitOfWork, make_engine, unit_of_work_factory
 from bot.outbox import Outbox
 from bot.ports import Channel
 from bot.settings import Settings
-from bot.templates import configured_templates
+from bot.templates import Key, configured_catalog, wording
 from flows.understand import LEXICON_FILES, Lexicons, load_lexicons
 
 CHANNELS = ("sms", "whatsapp", "telegram")
@@ -57,6 +57,8 @@ class Services:
     unit_of_work: UnitOfWork
     conversations: Conversations
     outbox: Outbox
+    # the approved templates' wording, to show a caseworker; the outbox holds their SIDs
+    template_texts: Mapping[Key, str] = field(default_factory=dict)
 
     async def close(self) -> None:
         """Release connections and clients."""
@@ -96,11 +98,12 @@ def build_services(
     )
     engine = make_engine(settings.database_url)
     uow = unit_of_work_factory(engine)
+    catalog = configured_catalog()
     outbox = Outbox(
         uow,
         channels if channels is not None else build_channels(settings),
         worker_id=worker_id,
-        templates=configured_templates(),
+        templates={key: t.sid for key, t in catalog.items()},
     )
     conversations = Conversations(
         uow,
@@ -109,4 +112,4 @@ def build_services(
         emergency_contacts(),
         wake_outbox=outbox.wake,
     )
-    return Services(settings, engine, uow, conversations, outbox)
+    return Services(settings, engine, uow, conversations, outbox, wording(catalog))

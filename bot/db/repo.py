@@ -2,8 +2,9 @@
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +21,13 @@ from bot.db.models import (
     ScheduledSend,
     Workshop,
 )
+
+T = TypeVar("T", bound=tuple[Any, ...])
+
+
+def in_caseload(query: Select[T], caseworker_id: int | None) -> Select[T]:
+    """Limit a query that selects from (or joins) returnees to one caseload (None: everyone)."""
+    return query if caseworker_id is None else query.where(Returnee.caseworker_id == caseworker_id)
 
 
 async def claim_receipt(db: AsyncSession, source: str, external_id: str, now: datetime) -> bool:
@@ -39,6 +47,12 @@ async def address_of(db: AsyncSession, channel: str, address: str) -> Address | 
         select(Address).where(Address.channel == channel, Address.address_index == address)
     )
     return result.scalar_one_or_none()
+
+
+async def addresses_of(db: AsyncSession, returnee_id: int) -> list[Address]:
+    """Return every channel address of a returnee."""
+    result = await db.execute(select(Address).where(Address.returnee_id == returnee_id))
+    return list(result.scalars())
 
 
 async def address_for(db: AsyncSession, returnee_id: int, channel: str) -> Address | None:

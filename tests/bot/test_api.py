@@ -160,6 +160,7 @@ async def test_views_of_a_returnee_are_audited(services: Services) -> None:
         ).all()
     target = f"returnee:{person['id']}"
     assert [tuple(r) for r in rows] == [
+        ("api:tests", "returnee_create", target),  # changes are logged too
         ("api:tests", "view_returnee", target),
         ("api:tests", "view_messages", target),
     ]
