@@ -45,11 +45,18 @@ browser-deps:
 test: install check browser-deps
 	$(BIN)/pytest -q
 
+# Two domains: messages (what returnees read; locales/babel.cfg) and dashboard (the caseworkers'
+# screens; locales/dashboard.cfg). Dashboard msgids are the French text: only English has a .po.
 i18n: install
 	$(BIN)/pybabel extract -F locales/babel.cfg -k pN_:1c,2 -k N_ --no-location --sort-output \
 	  --add-comments=NOTE --project returnee-bot -o locales/messages.pot .
 	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d locales --statistics
+	$(BIN)/pybabel extract -F locales/dashboard.cfg -k N_ --no-location --sort-output \
+	  --add-comments=NOTE --project returnee-bot -o locales/dashboard.pot .
+	$(BIN)/pybabel update -D dashboard -i locales/dashboard.pot -d locales --no-fuzzy-matching \
+	  --ignore-obsolete
+	$(BIN)/pybabel compile -D dashboard -d locales --statistics
 	find locales -name "*.mo" -delete  # the app reads the .po files; nothing built is kept
 
 bench: install

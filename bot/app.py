@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from bot.api.routes import router as api_router
 from bot.channels import webhooks
 from bot.clock import utcnow
-from bot.dashboard import auth, routes, simulator
+from bot.dashboard import auth, language, routes, simulator
 from bot.services import Services
 from bot.web import health
 from bot.web.security import BodyLimit, SecurityHeaders
@@ -73,7 +73,7 @@ def build_app(services: Services, *, sender: bool = True, scheduler: bool = True
     app.state.services = services
     api = build_api()
     api.state.services = services
-    for router in (health.router, auth.router, routes.router, simulator.router):
+    for router in (health.router, auth.router, language.router, routes.router, simulator.router):
         app.include_router(router)
     app.include_router(webhooks.router)
     app.mount("/api/v1", api)
@@ -89,6 +89,7 @@ def build_app(services: Services, *, sender: bool = True, scheduler: bool = True
         same_site="lax",
         https_only=https,
     )
+    app.add_middleware(language.LanguageMiddleware, cookie=language.cookie_name(https))
     app.add_middleware(BodyLimit, max_bytes=services.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, hsts=https)
     return app

@@ -3,14 +3,14 @@
 import io
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -41,9 +41,12 @@ class _Blank(dict[str, str]):
 
 
 @cache
-def catalog(lang: str, locales_dir: Path = LOCALES_DIR) -> NullTranslations:
+def catalog(
+    lang: str, locales_dir: Path = LOCALES_DIR, *, domain: str = "messages"
+) -> NullTranslations:
     """Load a language's .po file, compiled in memory, so no build step is needed to run."""
-    path = locales_dir / lang / "LC_MESSAGES" / "messages.po"
+    # domains: "messages" is what returnees read, "dashboard" the caseworkers' screens
+    path = locales_dir / lang / "LC_MESSAGES" / f"{domain}.po"
     if not path.exists():
         return NullTranslations()
     with path.open("rb") as handle:
@@ -81,3 +84,10 @@ def format_when(when: datetime, *, lang: str, country: str, tz: str) -> str:
     """Format a date and time for a message, in the returnee's locale and time zone."""
     local = when.astimezone(ZoneInfo(tz))
     return format_datetime(local, DATE_PATTERN, locale=locale_for(lang, country))
+
+
+def format_pattern(moment: date, pattern: str, *, lang: str, tz: str = "UTC") -> str:
+    """Format a date, or a time in a zone, with an explicit CLDR pattern in a language."""
+    if isinstance(moment, datetime):
+        return format_datetime(moment.astimezone(ZoneInfo(tz)), pattern, locale=lang)
+    return format_date(moment, pattern, locale=lang)

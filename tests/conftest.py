@@ -28,14 +28,22 @@ BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """--update-golden rewrites the transcripts' bot lines from what the code says now."""
+    """--update-golden rewrites the transcripts' bot lines from what the code says now;
+    --update-screenshots rewrites docs/screenshots/*.png from the browser tests."""
     parser.addoption("--update-golden", action="store_true", default=False)
+    parser.addoption("--update-screenshots", action="store_true", default=False)
 
 
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     """Whether to rewrite golden files instead of comparing."""
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture
+def update_screenshots(request: pytest.FixtureRequest) -> bool:
+    """Whether the browser tests rewrite the documentation's screenshots."""
+    return bool(request.config.getoption("--update-screenshots"))
 
 
 @pytest.fixture(scope="session")

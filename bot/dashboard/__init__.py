@@ -1,1 +1,1 @@
-"""The caseworker dashboard: server-rendered pages, French first."""
+"""The caseworker dashboard: server-rendered pages, French first, English too."""

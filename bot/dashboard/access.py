@@ -11,11 +11,13 @@ from fastapi import HTTPException, Request
 from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.dashboard.translation import N_
+from bot.dashboard.translation import gettext as _
 from bot.db.models import Alert, Enrollment, Returnee, User, Workshop
 from bot.web.security import csrf_ok
 
 T = TypeVar("T", bound=tuple[Any, ...])
-NOT_FOUND = "Introuvable."
+NOT_FOUND = N_("Introuvable.")
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL: a larger one is simply not found
 
 
@@ -34,12 +36,17 @@ def sees_all(user: User) -> bool:
     return user.role in ("admin", "viewer")
 
 
+def caseload_of(user: User) -> int | None:
+    """The caseworker whose caseload the user sees (None: every caseload)."""
+    return None if sees_all(user) else user.id
+
+
 def check_form(request: Request, user: User, csrf: str) -> None:
     """Refuse a form post without the session's CSRF token, or from a read-only account."""
     if not csrf_ok(request, csrf):
-        raise HTTPException(403, "Formulaire expiré ou invalide (CSRF).")
+        raise HTTPException(403, _("Formulaire expiré ou invalide (CSRF)."))
     if not can_write(user):
-        raise HTTPException(403, "Votre compte est en lecture seule.")
+        raise HTTPException(403, _("Votre compte est en lecture seule."))
 
 
 def scoped(query: Select[T], user: User) -> Select[T]:
@@ -58,7 +65,7 @@ async def returnee_for(db: AsyncSession, user: User, returnee_id: int) -> Return
     """Return a returnee of the user's caseload, else 404."""
     returnee = await db.get(Returnee, returnee_id) if valid_id(returnee_id) else None
     if returnee is None or not in_caseload(user, returnee):
-        raise HTTPException(404, NOT_FOUND)
+        raise HTTPException(404, _(NOT_FOUND))
     return returnee
 
 
@@ -66,7 +73,7 @@ async def alert_for(db: AsyncSession, user: User, alert_id: int) -> tuple[Alert,
     """Return an alert about a returnee of the user's caseload, else 404."""
     alert = await db.get(Alert, alert_id) if valid_id(alert_id) else None
     if alert is None:
-        raise HTTPException(404, NOT_FOUND)
+        raise HTTPException(404, _(NOT_FOUND))
     return alert, await returnee_for(db, user, alert.returnee_id)
 
 
@@ -90,7 +97,7 @@ async def workshop_for(db: AsyncSession, user: User, workshop_id: int) -> Worksh
     query = visible_workshops(user).where(Workshop.id == workshop_id)
     workshop = (await db.execute(query)).scalar_one_or_none() if valid_id(workshop_id) else None
     if workshop is None:
-        raise HTTPException(404, NOT_FOUND)
+        raise HTTPException(404, _(NOT_FOUND))
     return workshop
 
 
@@ -110,5 +117,6 @@ async def check_workshop_owner(db: AsyncSession, user: User, workshop: Workshop)
     )
     if (await db.execute(others)).first() is not None:
         raise HTTPException(
-            403, "Cet atelier réunit d'autres dossiers : seul un administrateur peut le modifier."
+            403,
+            _("Cet atelier réunit d'autres dossiers : seul un administrateur peut le modifier."),
         )

@@ -10,6 +10,7 @@ from bot.accounts import AccountError, authenticate, hash_password
 from bot.clock import utcnow
 from bot.dashboard.auth import current_user
 from bot.dashboard.templating import flash, page
+from bot.dashboard.translation import gettext as _
 from bot.db.models import User
 from bot.web.security import csrf_ok
 
@@ -34,19 +35,19 @@ async def change_password(
 ) -> Response:
     """Check the current password, then store the new one's hash. Open to every role."""
     if not csrf_ok(request, csrf):
-        raise HTTPException(403, "Formulaire expiré ou invalide (CSRF).")
+        raise HTTPException(403, _("Formulaire expiré ou invalide (CSRF)."))
     async with request.app.state.services.unit_of_work() as db:
         account = await authenticate(db, user.email, current)
         if account is None or account.id != user.id:
             return page(
-                request, "password.html", status_code=400, error="Mot de passe actuel incorrect."
+                request, "password.html", status_code=400, error=_("Mot de passe actuel incorrect.")
             )
         if new != confirm:
             return page(
                 request,
                 "password.html",
                 status_code=400,
-                error="Les deux nouveaux mots de passe diffèrent.",
+                error=_("Les deux nouveaux mots de passe diffèrent."),
             )
         try:
             account.password_hash = hash_password(new)
@@ -55,8 +56,8 @@ async def change_password(
                 request,
                 "password.html",
                 status_code=400,
-                error="Le nouveau mot de passe doit compter au moins 10 caractères.",
+                error=_("Le nouveau mot de passe doit compter au moins 10 caractères."),
             )
         await audit.record(db, actor=user.email, action="password_change", now=utcnow())
-    flash(request, "Mot de passe modifié.")
+    flash(request, _("Mot de passe modifié."))
     return RedirectResponse("/inbox", status_code=303)

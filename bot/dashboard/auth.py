@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from bot import accounts
 from bot.clock import utcnow
 from bot.dashboard.templating import page
+from bot.dashboard.translation import gettext as _
 from bot.db.models import AuditEvent, User
 from bot.web.security import csrf_ok
 
@@ -70,7 +71,9 @@ async def login(
 ) -> Response:
     """Check the password (argon2id), then open a session."""
     if not csrf_ok(request, csrf):
-        return page(request, "login.html", status_code=403, error="Formulaire expiré, réessayez.")
+        return page(
+            request, "login.html", status_code=403, error=_("Formulaire expiré, réessayez.")
+        )
     client = request.client.host if request.client else "?"
     keys = (f"ip:{client}", f"email:{email.strip().lower()}")
     if _throttled(*keys):
@@ -78,7 +81,7 @@ async def login(
             request,
             "login.html",
             status_code=429,
-            error="Trop de tentatives. Réessayez dans quelques minutes.",
+            error=_("Trop de tentatives. Réessayez dans quelques minutes."),
         )
     services = request.app.state.services
     async with services.unit_of_work() as db:
@@ -94,7 +97,7 @@ async def login(
         for key in keys:
             _failures[key].append(time.monotonic())
         return page(
-            request, "login.html", status_code=401, error="Adresse ou mot de passe incorrect."
+            request, "login.html", status_code=401, error=_("Adresse ou mot de passe incorrect.")
         )
     request.session.clear()  # a fresh session on sign-in: no fixation
     now = time.time()

@@ -1,12 +1,14 @@
 """Chart geometry for inline SVG: a score line over time, stacked weekly bars. No JS, no CDN."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+
+from bot.reports import SCORES, weekly_counts
+from bot.reports import monday_of as monday_of  # where the dashboard has always found it
 
 WIDTH, HEIGHT = 640, 180
 LEFT, RIGHT, TOP, BOTTOM = 28, 12, 10, 24  # margins: axis labels live there
-SCORES = (1, 2, 3, 4, 5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +37,14 @@ def _y(score: float) -> float:
     return TOP + (5 - score) / 4 * (HEIGHT - TOP - BOTTOM)
 
 
-def line_chart(checkins: Sequence[tuple[datetime, int]]) -> LineChart | None:
-    """Place (time, score) pairs, oldest first; None when there is nothing to draw."""
+def _day(moment: datetime) -> str:
+    return moment.strftime("%d/%m/%Y")
+
+
+def line_chart(
+    checkins: Sequence[tuple[datetime, int]], *, label: Callable[[datetime], str] = _day
+) -> LineChart | None:
+    """Place (time, score) pairs, oldest first, dated by label; None when there is nothing."""
     if not checkins:
         return None
     first, last = checkins[0][0], checkins[-1][0]
@@ -47,8 +55,7 @@ def line_chart(checkins: Sequence[tuple[datetime, int]]) -> LineChart | None:
         return LEFT + (inner / 2 if span == 0 else (moment - first).total_seconds() / span * inner)
 
     points = [
-        Point(round(x(at), 1), round(_y(score), 1), score, at.strftime("%d/%m/%Y"))
-        for at, score in checkins
+        Point(round(x(at), 1), round(_y(score), 1), score, label(at)) for at, score in checkins
     ]
     ticks = [(points[0].x, points[0].label)]
     if span:
@@ -98,33 +105,23 @@ class BarChart:
     height: int = HEIGHT
 
 
-def monday_of(day: date) -> date:
-    """The Monday that starts a day's week."""
-    return day - timedelta(days=day.weekday())
-
-
 def weekly_bars(scores: Iterable[tuple[date, int]], *, last_monday: date, weeks: int) -> BarChart:
     """Count scores per week for the `weeks` weeks ending with `last_monday`'s, and stack them."""
-    mondays = [last_monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
-    counts = {m: dict.fromkeys(SCORES, 0) for m in mondays}
-    for day, score in scores:
-        week = counts.get(monday_of(day))
-        if week is not None and score in week:
-            week[score] += 1
-    top = max([sum(c.values()) for c in counts.values()] + [1])
+    counted = weekly_counts(scores, last_monday=last_monday, weeks=weeks)
+    top = max([sum(w.counts.values()) for w in counted] + [1])
     slot = (WIDTH - LEFT - RIGHT) / max(1, weeks)
     bar_w = round(slot * 0.7, 1)
     plot_h = HEIGHT - TOP - BOTTOM
     out = []
-    for i, monday in enumerate(mondays):
+    for i, week in enumerate(counted):
         x = round(LEFT + i * slot + (slot - bar_w) / 2, 1)
         base = float(HEIGHT - BOTTOM)
         segments = []
         for score in SCORES:  # 1 at the bottom, 5 on top
-            n = counts[monday][score]
+            n = week.counts[score]
             if n:
                 h = n / top * plot_h
                 base -= h
                 segments.append(Segment(x, round(base, 1), bar_w, round(h, 1), score, n))
-        out.append(Week(monday, counts[monday], segments, round(x + bar_w / 2, 1)))
+        out.append(Week(week.monday, week.counts, segments, round(x + bar_w / 2, 1)))
     return BarChart(weeks=out, top=top)

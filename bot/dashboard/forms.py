@@ -1,59 +1,91 @@
-"""Form helpers: French messages for validation errors, local date-times, checkbox values."""
+"""Form helpers: validation errors in the caseworker's language, local date-times, checkboxes."""
 
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.dashboard.translation import N_, gettext
 from bot.programme import InvalidField
 
 FIELDS = {
-    "name": "nom",
-    "phone": "téléphone",
-    "country": "pays",
-    "language": "langue",
-    "channel": "canal",
-    "timezone": "fuseau horaire",
-    "caseworker": "conseiller",
-    "consent": "consentement",
-    "telegram_chat_id": "identifiant Telegram",
-    "title": "titre",
-    "starts_at": "début",
-    "ends_at": "fin",
-    "location": "lieu",
-    "status": "statut",
-    "workshop": "atelier",
-    "returnee_id": "personne",
-    "file": "fichier",
+    "name": N_("nom"),
+    "phone": N_("téléphone"),
+    "country": N_("pays"),
+    "language": N_("langue"),
+    "channel": N_("canal"),
+    "timezone": N_("fuseau horaire"),
+    "caseworker": N_("conseiller"),
+    "consent": N_("consentement"),
+    "telegram_chat_id": N_("identifiant Telegram"),
+    "title": N_("titre"),
+    "starts_at": N_("début"),
+    "ends_at": N_("fin"),
+    "location": N_("lieu"),
+    "status": N_("statut"),
+    "workshop": N_("atelier"),
+    "returnee_id": N_("personne"),
+    "file": N_("fichier"),
 }
-_MESSAGES: list[tuple[str, str]] = [  # programme's English message -> French
-    (r"must not be empty|is empty", "Obligatoire."),
-    (r"'(.*)' is not a phone number", "« \\1 » n'est pas un numéro de téléphone."),
-    (r"'(.*)' is not a valid number for (\w+)", "« \\1 » n'est pas un numéro valide pour \\2."),
-    (r"is required for the (\w+) channel", "Obligatoire pour le canal \\1."),
-    (r"or a phone is required for telegram", "Un identifiant Telegram ou un téléphone est requis."),
-    (r"unknown time zone '(.*)'", "Fuseau horaire inconnu : « \\1 »."),
-    (r"a returnee with this number already exists", "Une personne a déjà ce numéro."),
-    (r"must be one of (.*)", "Choisissez parmi : \\1."),
-    (r"no caseworker account '(.*)'", "Aucun compte de conseiller « \\1 »."),
-    (r"needs a UTC offset.*", "Indiquez une date et une heure."),
-    (r"must be after starts_at", "La fin doit venir après le début."),
-    (r"is cancelled", "L'atelier est annulé."),
-    (r"the workshop is already cancelled", "L'atelier est déjà annulé."),
-    (r"is already enrolled in this workshop", "Déjà inscrit·e à cet atelier."),
+# bot.programme and bot.importer speak English (for the CLI and the API); the dashboard shows
+# these texts instead, with the named groups as placeholders.
+_MESSAGES: list[tuple[str, str]] = [
+    (r"must not be empty|is empty", N_("Obligatoire.")),
+    (r"'(?P<value>.*)' is not a phone number", N_("« {value} » n'est pas un numéro de téléphone.")),
+    (
+        r"'(?P<value>.*)' is not a valid number for (?P<country>\w+)",
+        N_("« {value} » n'est pas un numéro valide pour {country}."),
+    ),
+    (r"is required for the (?P<channel>\w+) channel", N_("Obligatoire pour le canal {channel}.")),
+    (
+        r"or a phone is required for telegram",
+        N_("Un identifiant Telegram ou un téléphone est requis."),
+    ),
+    (r"unknown time zone '(?P<value>.*)'", N_("Fuseau horaire inconnu : « {value} ».")),
+    (r"a returnee with this number already exists", N_("Une personne a déjà ce numéro.")),
+    (r"must be one of (?P<choices>.*)", N_("Choisissez parmi : {choices}.")),
+    (r"no caseworker account '(?P<value>.*)'", N_("Aucun compte de conseiller « {value} ».")),
+    (r"needs a UTC offset.*", N_("Indiquez une date et une heure.")),
+    (r"must be after starts_at", N_("La fin doit venir après le début.")),
+    (r"is cancelled", N_("L'atelier est annulé.")),
+    (r"the workshop is already cancelled", N_("L'atelier est déjà annulé.")),
+    (r"is already enrolled in this workshop", N_("Déjà inscrit·e à cet atelier.")),
+]
+_FILE_ERRORS: list[tuple[str, str]] = [
+    (r"(?:.*: )?use a \.csv or \.xlsx file", N_("choisissez un fichier .csv ou .xlsx")),
+    (r"the CSV file is not UTF-8 text", N_("le fichier CSV n'est pas du texte UTF-8")),
+    (r"the CSV file cannot be read: (?P<reason>.*)", N_("le fichier CSV est illisible : {reason}")),
+    (r"the Excel file cannot be read", N_("le fichier Excel est illisible")),
+    (r"the file is empty", N_("le fichier est vide")),
+    (r"missing column\(s\): (?P<columns>.*)", N_("colonne(s) manquante(s) : {columns}")),
+    (r"unknown column\(s\): (?P<columns>.*)", N_("colonne(s) inconnue(s) : {columns}")),
+    (
+        r"more than (?P<limit>\d+) rows; split the file",
+        N_("plus de {limit} lignes : découpez le fichier"),
+    ),
 ]
 
 
-def french(error: InvalidField) -> str:
-    """The French wording of a validation error from bot.programme."""
-    for pattern, text in _MESSAGES:
-        if re.fullmatch(pattern, error.message):
-            return re.sub(pattern, text, error.message)
-    return error.message
+def _shown(text: str, table: list[tuple[str, str]]) -> str:
+    """The dashboard's wording of an English message, in the request's language."""
+    for pattern, shown in table:
+        if found := re.fullmatch(pattern, text):
+            return gettext(shown).format(**found.groupdict())
+    return text
+
+
+def field_message(error: InvalidField) -> str:
+    """The wording of a validation error from bot.programme."""
+    return _shown(error.message, _MESSAGES)
+
+
+def file_message(error: Exception) -> str:
+    """The wording of an unreadable file's problem from bot.importer."""
+    return _shown(str(error), _FILE_ERRORS)
 
 
 def errors_of(error: InvalidField) -> dict[str, str]:
-    """A form's error map: the field name -> its French message."""
-    return {error.field: french(error)}
+    """A form's error map: the field name -> its message."""
+    return {error.field: field_message(error)}
 
 
 def local_datetime(value: str, tz: str, field: str) -> datetime:
@@ -76,9 +108,10 @@ _ROW = re.compile(r"row (\d+): (\w+): (.*)")
 
 
 def import_error(line: str) -> tuple[int, str, str]:
-    """Split an importer problem ("row 3: phone: ...") into row, French field and message."""
+    """Split an importer problem ("row 3: phone: ...") into row, field name and message."""
     found = _ROW.fullmatch(line)
     if found is None:
         return 0, "", line
     row, field, message = found.groups()
-    return int(row), FIELDS.get(field, field), french(InvalidField(field, message))
+    name = gettext(FIELDS[field]) if field in FIELDS else field
+    return int(row), name, field_message(InvalidField(field, message))

@@ -14,8 +14,10 @@ from bot import audit
 from bot.clock import utcnow
 from bot.dashboard.access import check_form
 from bot.dashboard.auth import current_user
-from bot.dashboard.forms import import_error
+from bot.dashboard.forms import FIELDS, file_message, import_error
 from bot.dashboard.templating import flash, page
+from bot.dashboard.translation import gettext as _
+from bot.dashboard.translation import ngettext
 from bot.db.models import User
 from bot.db.session import UnitOfWork
 from bot.importer import ImportFileError, read_csv, read_xlsx, validate_and_store
@@ -47,7 +49,7 @@ def parse(filename: str, data: bytes) -> list[dict[str, str]]:
         return read_csv(data)
     if name.endswith(".xlsx"):
         return read_xlsx(data)
-    raise ImportFileError("choisissez un fichier .csv ou .xlsx")
+    raise ImportFileError("use a .csv or .xlsx file")  # as bot.importer says it
 
 
 def own_caseload(user: User, rows: list[dict[str, str]]) -> list[tuple[int, str, str]]:
@@ -58,7 +60,8 @@ def own_caseload(user: User, rows: list[dict[str, str]]) -> list[tuple[int, str,
     for number, row in enumerate(rows, start=2):
         named = row.get("caseworker", "").strip().lower()
         if named and named != user.email:
-            errors.append((number, "conseiller", "Vous ne pouvez importer que dans votre dossier."))
+            mine_only = _("Vous ne pouvez importer que dans votre dossier.")
+            errors.append((number, _(FIELDS["caseworker"]), mine_only))
         row["caseworker"] = user.email
     return errors
 
@@ -89,7 +92,7 @@ def unpack(text: str) -> bytes:
     try:
         return zlib.decompress(base64.b64decode(text, validate=True))
     except (binascii.Error, zlib.error, ValueError):
-        raise HTTPException(400, "Fichier illisible ; recommencez l'import.") from None
+        raise HTTPException(400, _("Fichier illisible ; recommencez l'import.")) from None
 
 
 @router.get("/returnees/import")
@@ -128,11 +131,17 @@ async def _preview(
         preview = Preview(filename, parse(filename, data))
     except ImportFileError as error:
         return page(
-            request, "import.html", status_code=422, preview=None, error=str(error), packed=""
+            request,
+            "import.html",
+            status_code=422,
+            preview=None,
+            error=file_message(error),
+            packed="",
         )
     await trial(request.app.state.services.unit_of_work, user, preview, commit=commit)
     if commit and not preview.errors:
-        flash(request, f"{preview.valid} personne(s) importée(s).")
+        done = ngettext("{n} personne importée.", "{n} personnes importées.", preview.valid)
+        flash(request, done.format(n=preview.valid))
         return RedirectResponse("/returnees", status_code=303)
     return page(
         request,

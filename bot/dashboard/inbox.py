@@ -8,7 +8,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
-from bot import audit
+from bot import alerts
 from bot.clock import utcnow
 from bot.dashboard.access import alert_for, check_form, scoped
 from bot.dashboard.auth import current_user
@@ -18,8 +18,6 @@ from bot.db.models import Alert, Returnee, User
 
 router = APIRouter()
 PAGE = 100
-NOTE_MAX = 8000  # the whole note; the oldest lines go first
-NOTE_LINE_MAX = 2000
 VIEWS = ("all", "mine", "free")
 RANK = case(ALERT_RANK, value=Alert.kind, else_=Alert.priority)
 
@@ -116,16 +114,7 @@ async def _act(request: Request, user: User, alert_id: int, csrf: str, action: s
     now = utcnow()
     async with request.app.state.services.unit_of_work() as db:
         alert, _ = await alert_for(db, user, alert_id)
-        if alert.status == "open":
-            if action == "assign":
-                alert.assigned_to = user.id
-            elif action == "release":
-                alert.assigned_to = None
-            elif action == "resolve":
-                alert.status, alert.resolved_at = "resolved", now
-            await audit.record(
-                db, actor=user.email, action=f"alert_{action}", target=f"alert:{alert.id}", now=now
-            )
+        await alerts.act(db, alert, action, actor=user.email, now=now, assignee_id=user.id)
     return alert
 
 
@@ -179,11 +168,6 @@ async def note(
     now = utcnow()
     async with request.app.state.services.unit_of_work() as db:
         alert, _ = await alert_for(db, user, alert_id)
-        if text.strip():
-            said = text.strip()[:NOTE_LINE_MAX]
-            line = f"{now:%d/%m/%Y %H:%M} UTC · {user.name or user.email} : {said}"
-            alert.note = "\n".join(filter(None, (alert.note, line)))[-NOTE_MAX:]
-        await audit.record(
-            db, actor=user.email, action="alert_note", target=f"alert:{alert.id}", now=now
-        )
+        author = user.name or user.email
+        await alerts.add_note(db, alert, text, author=author, actor=user.email, now=now)
     return _back(alert, back)

@@ -1,14 +1,19 @@
-"""French labels for the codes stored in the database (kinds, statuses, purposes, channels)."""
+"""Labels for the codes stored in the database (kinds, statuses, purposes, channels).
+
+The French label is the msgid; label() shows it in the request's language.
+"""
 
 from collections.abc import Mapping
 
+from bot.dashboard.translation import N_, gettext
+
 ALERT_KINDS = {
-    "distress": "Détresse",
-    "help": "Demande d'aide",
-    "low_wellbeing": "Bien-être bas",
-    "no_show": "Absent à l'atelier",
-    "undeliverable": "Numéro injoignable",
-    "no_response": "Sans réponse",
+    "distress": N_("Détresse"),
+    "help": N_("Demande d'aide"),
+    "low_wellbeing": N_("Bien-être bas"),
+    "no_show": N_("Absent à l'atelier"),
+    "undeliverable": N_("Numéro injoignable"),
+    "no_response": N_("Sans réponse"),
 }
 ALERT_RANK = {  # the inbox order: the most urgent first
     "distress": 1,
@@ -19,53 +24,57 @@ ALERT_RANK = {  # the inbox order: the most urgent first
     "no_response": 5,
 }
 ENROLLMENT = {
-    "invited": "Invité·e",
-    "confirmed": "Confirmé·e",
-    "declined": "Refusé",
-    "unsure": "Incertain·e",
-    "attended": "Présent·e",
-    "absent": "Absent·e",
-    "cancelled": "Annulé",
+    "invited": N_("Invité·e"),
+    "confirmed": N_("Confirmé·e"),
+    "declined": N_("Refusé"),
+    "unsure": N_("Incertain·e"),
+    "attended": N_("Présent·e"),
+    "absent": N_("Absent·e"),
+    "cancelled": N_("Annulé"),
 }
 MESSAGE_STATUS = {
-    "received": "reçu",
-    "queued": "en file",
-    "sending": "envoi…",
-    "sent": "envoyé",
-    "delivered": "distribué",
-    "read": "lu",
-    "failed": "échec",
-    "undelivered": "non distribué",
+    "received": N_("reçu"),
+    "queued": N_("en file"),
+    "sending": N_("envoi…"),
+    "sent": N_("envoyé"),
+    "delivered": N_("distribué"),
+    "read": N_("lu"),
+    "failed": N_("échec"),
+    "undelivered": N_("non distribué"),
 }
 PURPOSES = {
-    "reply": "réponse automatique",
-    "manual": "réponse d'un conseiller",
-    "invitation": "invitation",
-    "reminder": "rappel",
-    "first_reminder": "premier rappel",
-    "last_reminder": "dernier rappel",
-    "attendance_check": "suivi de présence",
-    "wellbeing_checkin": "bien-être",
-    "cancellation": "annulation",
-    "reschedule": "report",
+    "reply": N_("réponse automatique"),
+    "manual": N_("réponse d'un conseiller"),
+    "invitation": N_("invitation"),
+    "reminder": N_("rappel"),
+    "first_reminder": N_("premier rappel"),
+    "last_reminder": N_("dernier rappel"),
+    "attendance_check": N_("suivi de présence"),
+    "wellbeing_checkin": N_("bien-être"),
+    "cancellation": N_("annulation"),
+    "reschedule": N_("report"),
 }
 SEND_STATUS = {
-    "planned": "prévu",
-    "sent": "envoyé",
-    "skipped": "sauté",
-    "expired": "expiré",
-    "cancelled": "annulé",
+    "planned": N_("prévu"),
+    "sent": N_("envoyé"),
+    "skipped": N_("sauté"),
+    "expired": N_("expiré"),
+    "cancelled": N_("annulé"),
 }
 CHANNELS = {"sms": "SMS", "whatsapp": "WhatsApp", "telegram": "Telegram"}
-COUNTRIES = {"MA": "Maroc", "TN": "Tunisie", "SN": "Sénégal"}
-LANGUAGES = {"fr": "français", "ar": "arabe", "wo": "wolof"}
-CONSENT = {"unknown": "inconnu", "given": "donné", "withdrawn": "retiré"}
+COUNTRIES = {"MA": N_("Maroc"), "TN": N_("Tunisie"), "SN": N_("Sénégal")}
+LANGUAGES = {"fr": N_("français"), "ar": N_("arabe"), "wo": N_("wolof")}
+CONSENT = {"unknown": N_("inconnu"), "given": N_("donné"), "withdrawn": N_("retiré")}
 CONSENT_METHOD = {
-    "registration": "à l'inscription",
-    "chat": "par message",
-    "dashboard": "saisi ici",
+    "registration": N_("à l'inscription"),
+    "chat": N_("par message"),
+    "dashboard": N_("saisi ici"),
 }
-ROLES = {"admin": "administrateur", "caseworker": "conseiller", "viewer": "lecture seule"}
+ROLES = {
+    "admin": N_("administrateur"),
+    "caseworker": N_("conseiller"),
+    "viewer": N_("lecture seule"),
+}
 ALL: Mapping[str, Mapping[str, str]] = {
     "alert": ALERT_KINDS,
     "enrollment": ENROLLMENT,
@@ -82,7 +91,8 @@ ALL: Mapping[str, Mapping[str, str]] = {
 
 
 def label(code: str | None, table: str) -> str:
-    """The French label of a code, or the code itself when it has none."""
+    """The label of a code in the request's language, or the code itself when it has none."""
     if code is None:
         return "—"
-    return ALL[table].get(code, code)
+    text = ALL[table].get(code)
+    return code if text is None else gettext(text)

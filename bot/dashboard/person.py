@@ -1,8 +1,6 @@
 """One returnee: the timeline, a reply by hand, consent recorded here, Telegram link codes."""
 
-import secrets
-import uuid
-from datetime import timedelta
+from datetime import datetime
 from typing import Annotated
 
 import qrcode
@@ -11,23 +9,35 @@ from markupsafe import Markup
 from qrcode.image.svg import SvgPathImage
 from starlette.responses import RedirectResponse, Response
 
-from bot import audit
+from bot import casework, replies
 from bot.clock import utcnow
 from bot.dashboard import timeline
 from bot.dashboard.access import check_form, returnee_for
 from bot.dashboard.auth import current_user
 from bot.dashboard.charts import line_chart
 from bot.dashboard.inbox import alerts_of
-from bot.dashboard.templating import page
-from bot.db.models import LinkCode, User
-from bot.effects import Turn, queue_message, record_consent
+from bot.dashboard.templating import page, when
+from bot.dashboard.translation import gettext as _
+from bot.db.models import Address, Returnee, User
 
 router = APIRouter()
 CurrentUser = Annotated[User, Depends(current_user)]
 FormStr = Annotated[str, Form()]
-REPLY_MAX = 1600  # ten SMS segments; WhatsApp and Telegram take more
-LINK_CODE_DAYS = 7
-DEFAULT_BOT = "returnee_bot"
+REPLY_MAX = replies.MAX_TEXT
+
+
+def reply_options(
+    request: Request, returnee: Returnee, addresses: list[Address], now: datetime
+) -> replies.ReplyOptions:
+    """How a reply may go out now, with the templates this process sends."""
+    services = request.app.state.services
+    return replies.options(
+        returnee,
+        addresses,
+        now,
+        templates=services.outbox.templates,
+        texts=services.template_texts,
+    )
 
 
 @router.get("/returnees/{returnee_id:int}")
@@ -38,14 +48,20 @@ async def show(request: Request, returnee_id: int, user: CurrentUser) -> Respons
         returnee = await returnee_for(db, user, returnee_id)
         story = await timeline.build(db, returnee)
         alerts = await alerts_of(db, returnee_id)
+    options = reply_options(request, returnee, story.addresses, now)
     return page(
         request,
         "timeline.html",
         tl=story,
         r=returnee,
         alerts=alerts,
-        blocker=timeline.reply_blocker(returnee, story.addresses, now),
-        chart=line_chart([(c.created_at, c.score) for c in story.checkins]),
+        blocker=timeline.reply_blocker(options, returnee.channel),
+        reply=options,
+        template_preview=options.preview(returnee.name.split(" ")[0]),
+        chart=line_chart(
+            [(c.created_at, c.score) for c in story.checkins],
+            label=lambda at: when(at, None, "date"),
+        ),
         now=now,
         reply_max=REPLY_MAX,
     )
@@ -53,31 +69,39 @@ async def show(request: Request, returnee_id: int, user: CurrentUser) -> Respons
 
 @router.post("/returnees/{returnee_id:int}/reply")
 async def reply(
-    request: Request, returnee_id: int, user: CurrentUser, csrf: FormStr = "", text: FormStr = ""
+    request: Request,
+    returnee_id: int,
+    user: CurrentUser,
+    csrf: FormStr = "",
+    text: FormStr = "",
+    as_template: FormStr = "",
+    by_sms: FormStr = "",
 ) -> Response:
-    """Write to the returnee on their channel; the outbox sends it at once."""
+    """Write to the returnee (outside WhatsApp's window: in the approved template, or by SMS,
+    as ticked); the outbox sends it at once."""
     check_form(request, user, csrf)
     body = text.strip()
     if not body or len(body) > REPLY_MAX:
-        raise HTTPException(422, f"Message vide ou trop long ({REPLY_MAX} caractères au plus).")
+        too_long = _("Message vide ou trop long ({limit} caractères au plus).")
+        raise HTTPException(422, too_long.format(limit=REPLY_MAX))
     now = utcnow()
     services = request.app.state.services
     async with services.unit_of_work() as db:
         returnee = await returnee_for(db, user, returnee_id)
-        addresses = await timeline.addresses_of(db, returnee_id)
-        blocker = timeline.reply_blocker(returnee, addresses, now)
-        if blocker is not None:
-            raise HTTPException(409, blocker)
-        turn = Turn(now=now, key=f"manual:{uuid.uuid4()}", purpose="manual")
-        message = await queue_message(db, returnee, turn, text=body)
-        await audit.record(
-            db,
-            actor=user.email,
-            action="manual_reply",
-            target=audit.returnee_target(returnee_id),
-            detail=f"message:{message.id}",
-            now=now,
-        )
+        try:
+            await replies.send_reply(
+                db,
+                returnee,
+                body,
+                as_template=bool(as_template),
+                by_sms=bool(by_sms),
+                templates=services.outbox.templates,
+                texts=services.template_texts,
+                actor=user.email,
+                now=now,
+            )
+        except replies.ReplyRefused as refused:
+            raise HTTPException(409, timeline.refusal(refused.reason, returnee.channel)) from None
     services.outbox.wake()  # after the commit
     return RedirectResponse(f"/returnees/{returnee_id}#reponse", status_code=303)
 
@@ -89,19 +113,12 @@ async def consent(
     """Record consent given or withdrawn (told to the caseworker in person or by phone)."""
     check_form(request, user, csrf)
     if kind not in ("given", "withdrawn"):
-        raise HTTPException(422, "Choisissez « donné » ou « retiré ».")
+        raise HTTPException(422, _("Choisissez « donné » ou « retiré »."))
     now = utcnow()
     async with request.app.state.services.unit_of_work() as db:
         returnee = await returnee_for(db, user, returnee_id)
-        await record_consent(
-            db, returnee, given=kind == "given", method="dashboard", now=now, channel=None
-        )
-        await audit.record(
-            db,
-            actor=user.email,
-            action=f"consent_{kind}",
-            target=audit.returnee_target(returnee_id),
-            now=now,
+        await casework.set_consent(
+            db, returnee, kind, method="dashboard", actor=user.email, now=now
         )
     return RedirectResponse(f"/returnees/{returnee_id}#consentement", status_code=303)
 
@@ -119,27 +136,22 @@ async def link_code(
 ) -> Response:
     """Make a single-use Telegram link code; only its hash is stored, so it is shown once."""
     check_form(request, user, csrf)
-    now = utcnow()
-    code = secrets.token_urlsafe(12)  # 16 characters of A-Z a-z 0-9 _ -: a valid start parameter
+    settings = request.app.state.services.settings
     async with request.app.state.services.unit_of_work() as db:
         returnee = await returnee_for(db, user, returnee_id)
-        expires = now + timedelta(days=LINK_CODE_DAYS)
-        db.add(LinkCode(code_index=code, returnee_id=returnee.id, expires_at=expires))
-        await audit.record(
+        issued = await casework.issue_link_code(
             db,
+            returnee,
+            bot_username=getattr(settings, "telegram_bot_username", None),
             actor=user.email,
-            action="link_code",
-            target=audit.returnee_target(returnee_id),
-            now=now,
+            now=utcnow(),
         )
-    settings = request.app.state.services.settings
-    username = getattr(settings, "telegram_bot_username", None) or DEFAULT_BOT
     return page(
         request,
         "link_code.html",
         r=returnee,
-        code=code,
-        link=f"https://t.me/{username}?start={code}",
-        qr=qr_svg(f"https://t.me/{username}?start={code}"),
-        expires=expires,
+        code=issued.code,
+        link=issued.link,
+        qr=qr_svg(issued.link),
+        expires=issued.expires_at,
     )

@@ -1,61 +1,21 @@
 """Workshop read models: the roster and the funnel of the caseload, and who could still join."""
 
-from collections import Counter
-from dataclasses import dataclass
-
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from bot.dashboard.access import scoped
+from bot import enrollments
+from bot.dashboard.access import caseload_of, scoped
 from bot.dashboard.directory import fold
 from bot.db.models import Enrollment, Returnee, User
+from bot.enrollments import Funnel
 
 CANDIDATES_SHOWN = 200
 
 
-@dataclass(frozen=True, slots=True)
-class Funnel:
-    """Invited -> confirmed -> attended, counted over the caseload's enrollments.
-
-    Everyone enrolled was invited; "confirmed" counts those whose answer is yes, including
-    those later marked present (someone marked absent may or may not have confirmed first).
-    """
-
-    counts: dict[str, int]
-
-    @property
-    def invited(self) -> int:
-        """Everyone enrolled."""
-        return sum(self.counts.values())
-
-    @property
-    def confirmed(self) -> int:
-        """Said yes (and those who came)."""
-        return self.counts.get("confirmed", 0) + self.counts.get("attended", 0)
-
-    @property
-    def attended(self) -> int:
-        """Came."""
-        return self.counts.get("attended", 0)
-
-
 async def funnels(db: AsyncSession, user: User, workshop_ids: list[int]) -> dict[int, Funnel]:
     """Status counts per workshop, over the user's caseload only."""
-    if not workshop_ids:
-        return {}
-    query = scoped(
-        select(Enrollment.workshop_id, Enrollment.status, func.count(Enrollment.id))
-        .select_from(Returnee)
-        .join(Enrollment, Enrollment.returnee_id == Returnee.id)
-        .where(Enrollment.workshop_id.in_(workshop_ids))
-        .group_by(Enrollment.workshop_id, Enrollment.status),
-        user,
-    )
-    counts: dict[int, Counter[str]] = {w: Counter() for w in workshop_ids}
-    for workshop_id, status, n in (await db.execute(query)).all():
-        counts[workshop_id][status] += int(n)
-    return {w: Funnel(dict(c)) for w, c in counts.items()}
+    return await enrollments.funnels(db, workshop_ids, caseworker_id=caseload_of(user))
 
 
 async def roster(

@@ -1,12 +1,14 @@
 """A returnee's story in one list: messages, check-ins, schedule decisions, alerts, consent."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.dashboard.translation import gettext as _
+from bot.db import repo
 from bot.db.models import (
     Address,
     Checkin,
@@ -19,10 +21,10 @@ from bot.db.models import (
     Workshop,
 )
 from bot.programme import COUNTRIES
+from bot.replies import ReplyOptions
 
 T = TypeVar("T")
 MESSAGES_SHOWN = 300  # the latest; older ones stay in the database and the API
-WHATSAPP_WINDOW = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,35 +101,32 @@ async def build(db: AsyncSession, returnee: Returnee) -> Timeline:
 
 async def addresses_of(db: AsyncSession, returnee_id: int) -> list[Address]:
     """A returnee's channel addresses."""
-    return await _rows(db, select(Address).where(Address.returnee_id == returnee_id))
+    return await repo.addresses_of(db, returnee_id)
 
 
 async def _rows(db: AsyncSession, query: Select[tuple[T]]) -> list[T]:
     return list((await db.execute(query)).scalars())
 
 
-def reply_blocker(returnee: Returnee, addresses: list[Address], now: datetime) -> str | None:
-    """Why a caseworker cannot write freely to this returnee now, or None."""
-    if returnee.opted_out:
-        return "La personne a demandé à ne plus recevoir de messages (STOP)."
-    if returnee.consent == "withdrawn":
-        return "La personne a retiré son consentement : aucun message ne peut lui être envoyé."
-    address = next((a for a in addresses if a.channel == returnee.channel), None)
-    if address is None:
-        return (
-            f"Aucune adresse sur le canal {returnee.channel} : "
+def reply_blocker(options: ReplyOptions, channel: str) -> str | None:
+    """Why a caseworker cannot write to this returnee at all now (see bot.replies), or None."""
+    return refusal(options.blocked, channel) if options.blocked else None
+
+
+def refusal(reason: str, channel: str) -> str:
+    """A reply refused by bot.replies, in the caseworker's words."""
+    if reason == "opted_out":
+        return _("La personne a demandé à ne plus recevoir de messages (STOP).")
+    if reason == "consent_withdrawn":
+        return _("La personne a retiré son consentement : aucun message ne peut lui être envoyé.")
+    if reason == "no_address":
+        return _(
+            "Aucune adresse sur le canal {channel} : "
             "créez un code de liaison Telegram ou changez de canal."
-        )
-    if returnee.channel == "whatsapp" and not in_whatsapp_window(address, now):
-        return (
+        ).format(channel=channel)
+    if reason == "window_closed":
+        return _(
             "Hors de la fenêtre de 24 h de WhatsApp (pas de message de la personne depuis "
-            "24 h) : seul un modèle approuvé peut être envoyé. L'envoi de modèles n'est pas "
-            "encore disponible ici ; appelez la personne ou passez-la en SMS."
+            "24 h), sans modèle approuvé ni SMS possible : appelez la personne."
         )
-    return None
-
-
-def in_whatsapp_window(address: Address, now: datetime) -> bool:
-    """True while WhatsApp accepts free text: within 24 h of the person's last message."""
-    last = address.last_inbound_at
-    return last is not None and now - last < WHATSAPP_WINDOW
+    return _("Hors de la fenêtre de 24 h de WhatsApp : cochez l'envoi proposé.")

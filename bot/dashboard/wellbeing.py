@@ -4,40 +4,17 @@ from datetime import datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from bot import reports
 from bot.clock import utcnow
-from bot.dashboard.access import scoped
+from bot.dashboard.access import caseload_of
 from bot.dashboard.auth import current_user
-from bot.dashboard.charts import monday_of, weekly_bars
+from bot.dashboard.charts import weekly_bars
 from bot.dashboard.templating import page
-from bot.db.models import Checkin, Returnee, User
+from bot.db.models import User
 
 router = APIRouter()
-LOW = 2  # a latest score at or under this is listed
-RECENT = timedelta(days=30)
-
-
-async def low_scores(
-    db: AsyncSession, user: User, *, since: datetime
-) -> list[tuple[Returnee, Checkin]]:
-    """People whose latest check-in since `since` is low, lowest and oldest first."""
-    latest = (
-        select(Checkin.returnee_id, func.max(Checkin.id).label("last_id"))
-        .where(Checkin.created_at >= since)
-        .group_by(Checkin.returnee_id)
-        .subquery()
-    )
-    query = (
-        scoped(select(Returnee, Checkin), user)
-        .join(latest, latest.c.returnee_id == Returnee.id)
-        .join(Checkin, Checkin.id == latest.c.last_id)
-        .where(Checkin.score <= LOW)
-        .order_by(Checkin.score, Checkin.created_at)
-    )
-    return [(r, c) for r, c in (await db.execute(query)).all()]
 
 
 @router.get("/wellbeing")
@@ -48,17 +25,11 @@ async def wellbeing(
 ) -> Response:
     """The distribution of the caseload's scores, week by week."""
     now = utcnow()
-    last_monday = monday_of(now.date())
+    last_monday = reports.monday_of(now.date())
     start = datetime.combine(last_monday - timedelta(weeks=weeks - 1), time(), now.tzinfo)
     async with request.app.state.services.unit_of_work() as db:
-        query = scoped(
-            select(Checkin.created_at, Checkin.score)
-            .select_from(Returnee)
-            .join(Checkin, Checkin.returnee_id == Returnee.id)
-            .where(Checkin.created_at >= start),
-            user,
-        )
-        scores = [(at.date(), score) for at, score in (await db.execute(query)).all()]
-        low = await low_scores(db, user, since=now - RECENT)
+        mine = caseload_of(user)
+        scores = await reports.scores_since(db, start, caseworker_id=mine)
+        low = await reports.low_scores(db, since=now - reports.RECENT, caseworker_id=mine)
     chart = weekly_bars(scores, last_monday=last_monday, weeks=weeks)
     return page(request, "wellbeing.html", chart=chart, low=low, weeks=weeks, total=len(scores))

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
-from bot import audit, programme
+from bot import audit, enrollments, programme
 from bot.clock import utcnow
 from bot.dashboard import roster as rosters
 from bot.dashboard.access import (
+    NOT_FOUND,
     check_form,
     check_workshop_owner,
     returnee_for,
@@ -20,6 +21,8 @@ from bot.dashboard.access import (
 from bot.dashboard.auth import current_user
 from bot.dashboard.forms import errors_of, input_value, local_datetime
 from bot.dashboard.templating import flash, page
+from bot.dashboard.translation import gettext as _
+from bot.dashboard.translation import ngettext
 from bot.db.models import Enrollment, User, Workshop
 from bot.programme import InvalidField
 
@@ -115,7 +118,7 @@ async def create_workshop(
             await _audit(db, user, "workshop_create", workshop.id)
     except InvalidField as error:
         return _form(request, values=values, errors=errors_of(error), status=422)
-    flash(request, "Atelier créé.")
+    flash(request, _("Atelier créé."))
     return RedirectResponse(f"/workshops/{workshop.id}", status_code=303)
 
 
@@ -181,7 +184,7 @@ async def edit_workshop(
             values=values,
             errors=errors_of(error),
         )
-    flash(request, "Atelier enregistré.")
+    flash(request, _("Atelier enregistré."))
     return RedirectResponse(f"/workshops/{workshop_id}", status_code=303)
 
 
@@ -197,7 +200,7 @@ async def cancel_workshop(
         if workshop.status != "cancelled":
             await programme.change_workshop(db, workshop, {"status": "cancelled"}, now=utcnow())
             await _audit(db, user, "workshop_cancel", workshop_id)
-    flash(request, "Atelier annulé ; les personnes inscrites sont prévenues.")
+    flash(request, _("Atelier annulé ; les personnes inscrites sont prévenues."))
     return RedirectResponse(f"/workshops/{workshop_id}", status_code=303)
 
 
@@ -232,25 +235,26 @@ async def enroll(
     """Invite the checked people; the scheduler sends each an invitation."""
     check_form(request, user, csrf)
     now = utcnow()
-    done, skipped = 0, 0
     async with request.app.state.services.unit_of_work() as db:
         workshop = await workshop_for(db, user, workshop_id)
         if workshop.status == "cancelled":
-            raise HTTPException(409, "L'atelier est annulé.")
-        for rid in dict.fromkeys(returnee_id or []):
-            returnee = await returnee_for(db, user, rid)  # one stranger: nobody is enrolled
-            try:
-                async with db.begin_nested():
-                    await programme.enroll(db, workshop, returnee, now=now)
-                done += 1
-            except InvalidField:
-                skipped += 1
-        await _audit(db, user, "enroll", workshop_id, f"{done} enrolled")
-    flash(
-        request,
-        f"{done} personne(s) inscrite(s)" + (f", {skipped} déjà inscrite(s)." if skipped else "."),
-    )
+            raise HTTPException(409, _("L'atelier est annulé."))
+        # one stranger among them: a 404, and nobody is enrolled
+        people = [await returnee_for(db, user, rid) for rid in dict.fromkeys(returnee_id or [])]
+        done = await enrollments.enroll_many(db, workshop, people, actor=user.email, now=now)
+    flash(request, enrolled_text(len(done.created), len(done.already)))
     return RedirectResponse(f"/workshops/{workshop_id}", status_code=303)
+
+
+def enrolled_text(done: int, skipped: int) -> str:
+    """The confirmation after enrolling: how many were, and how many already were."""
+    text = ngettext("{n} personne inscrite.", "{n} personnes inscrites.", done).format(n=done)
+    if skipped:
+        already = ngettext(
+            "{n} personne était déjà inscrite.", "{n} personnes étaient déjà inscrites.", skipped
+        )
+        text += " " + already.format(n=skipped)
+    return text
 
 
 @router.post("/workshops/{workshop_id:int}/attendance")
@@ -265,13 +269,12 @@ async def attendance(
     """Mark someone present or absent by hand."""
     check_form(request, user, csrf)
     if status not in MARKS:
-        raise HTTPException(422, "Statut de présence inconnu.")
+        raise HTTPException(422, _("Statut de présence inconnu."))
     async with request.app.state.services.unit_of_work() as db:
         await workshop_for(db, user, workshop_id)
         enrollment = await db.get(Enrollment, enrollment_id) if valid_id(enrollment_id) else None
         if enrollment is None or enrollment.workshop_id != workshop_id:
-            raise HTTPException(404, "Introuvable.")
+            raise HTTPException(404, _(NOT_FOUND))
         await returnee_for(db, user, enrollment.returnee_id)
-        enrollment.status, enrollment.updated_at = status, utcnow()
-        await _audit(db, user, f"mark_{status}", workshop_id, f"enrollment:{enrollment.id}")
+        await enrollments.mark(db, enrollment, status, actor=user.email, now=utcnow())
     return RedirectResponse(f"/workshops/{workshop_id}#e{enrollment_id}", status_code=303)

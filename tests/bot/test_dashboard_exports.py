@@ -7,11 +7,11 @@ import io
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.dashboard.exports import pseudonym
-from bot.dashboard.sheets import neutral
 from bot.db.crypto import blind_index
 from bot.db.models import AuditEvent, Enrollment
+from bot.reports import pseudonym
 from bot.services import Services
+from bot.sheets import neutral
 from tests.bot.test_dashboard_support import ADMIN, AMINA, MOUSSA, VIEWER, build_world, signed_in
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 from bot.clock import utcnow
 from bot.dashboard.templating import ago
 from bot.db import repo
-from bot.db.models import Address, Alert, AuditEvent, Message, OutboxItem, Returnee
+from bot.db.models import Alert, AuditEvent, Message, OutboxItem, Returnee
 from bot.effects import raise_alert
 from bot.services import Services
 from tests.bot.test_dashboard_support import ADMIN, AMINA, build_world, signed_in
@@ -127,35 +127,6 @@ async def test_a_reply_by_hand_is_queued_and_shown_as_text(services: Services) -
         ).scalar_one()
         assert item.idempotency_key.startswith("manual:")
         assert item.status == "pending"
-
-
-async def test_whatsapp_outside_24_hours_offers_no_free_text(services: Services) -> None:
-    world = await build_world(services)  # a2 writes on WhatsApp and never wrote
-    async with signed_in(services, AMINA) as amina:
-        page = (await amina.http.get(f"/returnees/{world.a2}")).text
-        assert "fenêtre de 24 h de WhatsApp" in page
-        assert "modèle approuvé" in page
-        assert "pas encore disponible" in page
-        assert re.search(r"<textarea name=\"text\" rows=\"3\"[^>]* disabled>", page)
-        refused = await amina.post(f"/returnees/{world.a2}/reply", {"text": "Bonjour"})
-        assert refused.status_code == 409
-        async with services.unit_of_work() as db:
-            address = (
-                await db.execute(
-                    select(Address).where(
-                        Address.returnee_id == world.a2, Address.channel == "whatsapp"
-                    )
-                )
-            ).scalar_one()
-            address.last_inbound_at = utcnow() - timedelta(hours=2)
-        page = (await amina.http.get(f"/returnees/{world.a2}")).text
-        assert "fenêtre de 24 h" not in page
-        assert (
-            await amina.post(f"/returnees/{world.a2}/reply", {"text": "Bonjour"})
-        ).status_code == 303
-    async with services.unit_of_work() as db:
-        sent = (await db.execute(select(Message).where(Message.purpose == "manual"))).scalars()
-        assert [m.returnee_id for m in sent] == [world.a2]
 
 
 async def test_no_reply_to_someone_who_said_stop(services: Services) -> None:

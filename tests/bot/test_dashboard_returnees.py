@@ -180,7 +180,7 @@ async def test_a_valid_file_is_previewed_then_imported(services: Services) -> No
         )
         assert done.status_code == 303
         listing = (await amina.http.get("/returnees")).text
-        assert "2 personne(s) importée(s)." in listing
+        assert "2 personnes importées." in listing
         assert "Omar Kane" in listing  # in Amina's caseload
     assert await count(services) == before + 2
     async with services.unit_of_work() as db:

@@ -50,7 +50,7 @@ async def test_enroll_several_then_mark_attendance_and_count_the_funnel(
         )
         assert answer.status_code == 303
         page = (await amina.http.get(f"/workshops/{new_id}")).text
-        assert "2 personne(s) inscrite(s)." in page
+        assert "2 personnes inscrites." in page
         assert re.findall(r"<b>(\d+)</b>", page) == ["2", "0", "0"]
         async with services.unit_of_work() as db:
             rows = (

@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,7 +117,16 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def screenshot(page: Page, name: str) -> None:
-    """Keep a picture of a main page for docs/."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+Screenshot = Callable[[Page, str], None]
+
+
+@pytest.fixture
+def screenshot(update_screenshots: bool) -> Screenshot:
+    """Save a picture of a main page in docs/, only when --update-screenshots asks."""
+
+    def take(page: Page, name: str) -> None:
+        if update_screenshots:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    return take

@@ -17,7 +17,7 @@ from bot.clock import utcnow
 from bot.db.models import Checkin, Returnee
 from bot.demo import CASEWORKERS, DEMO_PASSWORD
 from bot.services import build_services
-from tests.browser.conftest import LiveServer, screenshot
+from tests.browser.conftest import LiveServer, Screenshot
 from tests.browser.test_skeleton_browser import sign_in
 from tests.conftest import make_settings
 
@@ -54,7 +54,7 @@ def add_checkins(server: LiveServer, tmp: Path) -> None:
 
 
 def test_a_caseworker_triages_replies_enrolls_and_exports(
-    page: Page, live_server: LiveServer, tmp_path: Path
+    page: Page, live_server: LiveServer, tmp_path: Path, screenshot: Screenshot
 ) -> None:
     say(page, live_server, "Fatima Zahra Idrissi", "besoin d'aide")
     say(page, live_server, "Hind Ouazzani", "je n'en peux plus")
@@ -107,7 +107,7 @@ def test_a_caseworker_triages_replies_enrolls_and_exports(
     page.get_by_label("Fatima Zahra Idrissi").check()
     page.get_by_label("Karim Bennani").check()
     page.get_by_role("button", name="Inscrire les personnes cochées").click()
-    expect(page.get_by_role("status")).to_have_text("2 personne(s) inscrite(s).")
+    expect(page.get_by_role("status")).to_have_text("2 personnes inscrites.")
     expect(page.locator("#roster tbody tr")).to_have_count(2)
     page.get_by_role("button", name="Présent : Fatima Zahra Idrissi").click()
     expect(page.locator("#roster tr", has_text="Fatima")).to_contain_text("Présent·e")

@@ -1,12 +1,13 @@
-"""In a real browser: the simulator answers in the returnee's language; the caseworker sees it."""
+"""In a real browser: the simulator answers in the returnee's language; the caseworker sees it,
+in French first or in English."""
 
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from bot.demo import ADMIN
-from tests.browser.conftest import LiveServer, screenshot
+from tests.browser.conftest import LiveServer, Screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +21,7 @@ def sign_in(page: Page, server: LiveServer, email: str, password: str) -> None:
 
 
 def test_a_returnee_confirms_in_the_simulator_and_the_caseworker_sees_it(
-    page: Page, live_server: LiveServer
+    page: Page, live_server: LiveServer, screenshot: Screenshot
 ) -> None:
     page.goto(f"{live_server.url}/simulator")
     page.get_by_role("link", name="Fatima Zahra Idrissi").click()
@@ -41,13 +42,17 @@ def test_a_returnee_confirms_in_the_simulator_and_the_caseworker_sees_it(
     screenshot(page, "replies")
 
 
-def test_the_login_page_refuses_a_wrong_password(page: Page, live_server: LiveServer) -> None:
+def test_the_login_page_refuses_a_wrong_password(
+    page: Page, live_server: LiveServer, screenshot: Screenshot
+) -> None:
     sign_in(page, live_server, ADMIN[0], "not the password")
     expect(page.get_by_role("alert")).to_contain_text(re.compile("incorrect"))
     screenshot(page, "login")
 
 
-def test_any_flow_runs_in_the_simulator_in_wolof(page: Page, live_server: LiveServer) -> None:
+def test_any_flow_runs_in_the_simulator_in_wolof(
+    page: Page, live_server: LiveServer, screenshot: Screenshot
+) -> None:
     page.goto(f"{live_server.url}/simulator")
     page.get_by_role("link", name="Mamadou Fall").click()
     page.get_by_label("Démarrer une conversation").select_option("wellbeing")
@@ -59,3 +64,34 @@ def test_any_flow_runs_in_the_simulator_in_wolof(page: Page, live_server: LiveSe
     page.get_by_role("button", name="Envoyer").click()
     expect(page.locator(".bubble.out").last).to_contain_text("conseiller")
     screenshot(page, "simulator-wolof-wellbeing")
+
+
+def test_a_caseworker_switches_the_dashboard_to_english_and_back(
+    page: Page, live_server: LiveServer
+) -> None:
+    page.goto(f"{live_server.url}/login")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    page.get_by_role("link", name="EN", exact=True).click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.get_by_label("Email address").fill(ADMIN[0])
+    page.get_by_label("Password").fill(ADMIN[1])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Recent replies")).to_be_visible()
+    page.get_by_role("link", name="Workshops").click()
+    expect(page.get_by_role("heading", name="Workshops", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Upcoming")).to_be_visible()
+    page.get_by_role("link", name="FR", exact=True).click()
+    expect(page).to_have_url(f"{live_server.url}/workshops")  # back on the same page
+    expect(page.get_by_role("heading", name="Ateliers", exact=True)).to_be_visible()
+
+
+def test_an_english_browser_gets_english_until_french_is_chosen(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_role("link", name="FR", exact=True).click()
+    expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
+    context.close()
