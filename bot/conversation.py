@@ -90,9 +90,9 @@ class Conversations:
             created_at=now,
             updated_at=now,
         )
-        db.add(message)
-        await db.flush()
         if returnee is None or address is None:
+            db.add(message)
+            await db.flush()
             linked = await self._link(db, inbound, now=now)
             if linked is None:
                 log.info(
@@ -109,7 +109,9 @@ class Conversations:
         address.last_inbound_at = now
         conversation = await repo.conversation_of(db, returnee.id)
         reading = self._understand(inbound, returnee, conversation)
-        message.intent = reading.intent
+        message.intent = reading.intent  # known before the insert: one statement, not two
+        db.add(message)
+        await db.flush()
         turn = Turn(now=now, key=f"in:{message.id}", purpose="reply")
         await self._respond(db, returnee, address, conversation, inbound, reading, turn)
         return Outcome(

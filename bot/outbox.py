@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import repo
-from bot.db.models import Message, OutboxItem, Returnee
+from bot.db.models import Address, Message, OutboxItem, Returnee
 from bot.db.session import UnitOfWork
 from bot.effects import raise_alert
 from bot.ports import Channel, ChannelError, OutboundMessage
@@ -31,13 +31,6 @@ _NUMBER = re.compile(r"\+?\d[\d .-]{5,}\d")
 def _scrub(text: str) -> str:
     """Provider errors quote the number ("The 'To' number +2126… is not valid"): drop it."""
     return _NUMBER.sub("[number]", text)
-
-
-def _by_returnee(claimed: list[tuple[int, int | None]]) -> dict[int | None, list[int]]:
-    groups: dict[int | None, list[int]] = {}
-    for item_id, returnee_id in claimed:  # claimed in id order, so each group is in order
-        groups.setdefault(returnee_id, []).append(item_id)
-    return groups
 
 
 def backoff(attempt: int, *, rng: random.Random | None = None) -> timedelta:
@@ -110,28 +103,28 @@ class Outbox:
             # A task group: if one delivery fails unexpectedly, the others stop too, as in a
             # crash; their rows stay "sending" and reconcile() puts them back.
             async with asyncio.TaskGroup() as group:
-                for ids in _by_returnee(claimed).values():
-                    group.create_task(self._deliver_in_order(ids, gate, total, now=now))
+                for rows in _by_returnee(claimed).values():
+                    group.create_task(self._deliver_in_order(rows, gate, total, now=now))
         return total
 
     async def _deliver_in_order(
-        self, ids: list[int], gate: asyncio.Semaphore, total: DrainResult, *, now: datetime
+        self, rows: list["Claimed"], gate: asyncio.Semaphore, total: DrainResult, *, now: datetime
     ) -> None:
         """One returnee's messages, one after another; a retry holds back the later ones."""
         async with gate:
-            for position, item_id in enumerate(ids):
-                outcome = await self._deliver(item_id, now=now)
+            for position, row in enumerate(rows):
+                outcome = await self._deliver(row, now=now)
                 setattr(total, outcome, getattr(total, outcome) + 1)
                 if outcome == "retried":
-                    await self._hold_back(ids[position + 1 :], behind=item_id)
+                    await self._hold_back([r.item_id for r in rows[position + 1 :]], behind=row)
                     return
 
-    async def _hold_back(self, ids: list[int], *, behind: int) -> None:
+    async def _hold_back(self, ids: list[int], *, behind: "Claimed") -> None:
         """Put later messages back in the queue, due with the one being retried."""
         if not ids:
             return
         async with self.unit_of_work() as db:
-            first = await db.get(OutboxItem, behind)
+            first = await db.get(OutboxItem, behind.item_id)
             assert first is not None
             await db.execute(
                 update(OutboxItem)
@@ -139,63 +132,49 @@ class Outbox:
                 .values(status="pending", claimed_at=None, next_attempt_at=first.next_attempt_at)
             )
 
-    async def _claim(self, now: datetime) -> list[tuple[int, int | None]]:
+    async def _claim(self, now: datetime) -> list["Claimed"]:
+        """Claim a batch of due rows and prepare each one's message, in one transaction."""
         async with self.unit_of_work() as db:
             query = (
-                select(OutboxItem.id, Message.returnee_id)
-                .join(Message, Message.id == OutboxItem.message_id)
+                select(OutboxItem.id)
                 .where(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now)
                 .order_by(OutboxItem.id)
                 .limit(self.batch)
-                .with_for_update(skip_locked=True, of=OutboxItem)
+                .with_for_update(skip_locked=True)
             )
-            rows = [(int(i), r) for i, r in (await db.execute(query)).all()]
-            if rows:
-                await db.execute(
-                    update(OutboxItem)
-                    .where(OutboxItem.id.in_([i for i, _ in rows]), OutboxItem.status == "pending")
-                    .values(status="sending", claimed_at=now, claimed_by=self.worker_id)
-                )
-            return rows
+            ids = list((await db.execute(query)).scalars())
+            if not ids:
+                return []
+            await db.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_(ids), OutboxItem.status == "pending")
+                .values(status="sending", claimed_at=now, claimed_by=self.worker_id)
+            )
+            return await _prepare(db, ids, self.templates, now=now)
 
-    async def _deliver(self, item_id: int, *, now: datetime) -> str:
-        async with self.unit_of_work() as db:
-            item = await db.get(OutboxItem, item_id)
-            message = await db.get(Message, item.message_id) if item else None
-            returnee = (
-                await repo.returnee(db, message.returnee_id)
-                if message and message.returnee_id
-                else None
-            )
-            if item is None or message is None or returnee is None:
-                return "failed"
-            outbound = await _outbound(db, item, message, returnee, self.templates, now=now)
-        if outbound is None:
-            return await self._finish(
-                item_id,
-                now=now,
-                error=ChannelError("no address on this channel", code="no_address", permanent=True),
-            )
-        channel = self.channels.get(item.channel)
+    async def _deliver(self, row: "Claimed", *, now: datetime) -> str:
+        if row.outbound is None:
+            error = ChannelError("no address on this channel", code="no_address", permanent=True)
+            return await self._finish(row, now=now, error=error)
+        channel = self.channels.get(row.outbound.channel)
         if channel is None:
-            return await self._finish(
-                item_id,
-                now=now,
-                error=ChannelError(
-                    f"channel {item.channel} is not configured", code="no_channel", permanent=True
-                ),
+            error = ChannelError(
+                f"channel {row.outbound.channel} is not configured",
+                code="no_channel",
+                permanent=True,
             )
+            return await self._finish(row, now=now, error=error)
         try:
-            result = await channel.send(outbound)
+            result = await channel.send(row.outbound)
         except ChannelError as error:
-            return await self._finish(item_id, now=now, error=error)
+            return await self._finish(row, now=now, error=error)
         return await self._finish(
-            item_id, now=now, provider_id=result.provider_id, status=result.status
+            row, now=now, provider_id=result.provider_id, status=result.status
         )
 
     async def _finish(
         self,
-        item_id: int,
+        row: "Claimed",
         *,
         now: datetime,
         provider_id: str | None = None,
@@ -203,15 +182,23 @@ class Outbox:
         error: ChannelError | None = None,
     ) -> str:
         async with self.unit_of_work() as db:
-            item = await db.get(OutboxItem, item_id)
+            if error is None:  # the common case: two updates by id, nothing loaded
+                await db.execute(
+                    update(OutboxItem)
+                    .where(OutboxItem.id == row.item_id)
+                    .values(status="sent", attempts=OutboxItem.attempts + 1)
+                )
+                await db.execute(
+                    update(Message)
+                    .where(Message.id == row.message_id)
+                    .values(status=status, provider_id=provider_id, updated_at=now)
+                )
+                return "sent"
+            item = await db.get(OutboxItem, row.item_id)
             assert item is not None  # claimed by us a moment ago
             message = await db.get(Message, item.message_id)
             assert message is not None
             item.attempts += 1
-            if error is None:
-                item.status, message.status, message.provider_id = "sent", status, provider_id
-                message.updated_at = now
-                return "sent"
             item.last_error = _scrub(str(error))[:255]
             if error.permanent or item.attempts >= MAX_ATTEMPTS:
                 item.status, message.status, message.error_code = "failed", "failed", error.code
@@ -226,54 +213,91 @@ class Outbox:
             return "retried"
 
 
-async def _outbound(
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed row and the message prepared for it (None: no address to send it to)."""
+
+    item_id: int
+    message_id: int
+    returnee_id: int | None
+    outbound: OutboundMessage | None
+
+
+def _by_returnee(claimed: list[Claimed]) -> dict[int | None, list[Claimed]]:
+    groups: dict[int | None, list[Claimed]] = {}
+    for row in claimed:  # claimed in id order, so each group is in order
+        groups.setdefault(row.returnee_id, []).append(row)
+    return groups
+
+
+async def _prepare(
     db: AsyncSession,
+    ids: list[int],
+    templates: Mapping[tuple[str, str], str],
+    *,
+    now: datetime,
+) -> list[Claimed]:
+    """Load the batch's rows, messages, returnees and addresses at once; build each message."""
+    items = (await db.execute(select(OutboxItem).where(OutboxItem.id.in_(ids)))).scalars().all()
+    message_ids = {i.message_id for i in items}
+    messages = {
+        m.id: m
+        for m in (await db.execute(select(Message).where(Message.id.in_(message_ids)))).scalars()
+    }
+    returnee_ids = {m.returnee_id for m in messages.values() if m.returnee_id is not None}
+    returnees = {
+        r.id: r
+        for r in (await db.execute(select(Returnee).where(Returnee.id.in_(returnee_ids)))).scalars()
+    }
+    addresses = {
+        (a.returnee_id, a.channel): a
+        for a in (
+            await db.execute(select(Address).where(Address.returnee_id.in_(returnee_ids)))
+        ).scalars()
+    }
+    claimed = []
+    for item in sorted(items, key=lambda i: i.id):
+        message = messages[item.message_id]
+        returnee = returnees.get(message.returnee_id) if message.returnee_id else None
+        outbound = (
+            _outbound(item, message, returnee, addresses, templates, now=now) if returnee else None
+        )
+        claimed.append(Claimed(item.id, message.id, message.returnee_id, outbound))
+    return claimed
+
+
+def _outbound(
     item: OutboxItem,
     message: Message,
     returnee: Returnee,
+    addresses: Mapping[tuple[int, str], Address],
     templates: Mapping[tuple[str, str], str],
     *,
     now: datetime,
 ) -> OutboundMessage | None:
-    address = await repo.address_for(db, returnee.id, item.channel)
+    address = addresses.get((returnee.id, item.channel))
     if address is None:
         return None
-    choices = tuple((c["id"], c["label"]) for c in message.choices or [])
-    template: str | None = None
+    channel, template = item.channel, None
     variables: tuple[str, ...] = ()
     if item.channel == "whatsapp" and not window_open(address.last_inbound_at, now):
         template = templates.get((message.purpose or "", returnee.language))
         if template is None:  # WhatsApp would refuse free text (63016): use SMS straight away
-            return await _by_sms_instead(db, item, message, returnee)
-        variables = (returnee.name.split(" ")[0], message.text)
+            address = addresses.get((returnee.id, "sms"))
+            if address is None:
+                return None
+            channel = item.channel = message.channel = "sms"
+        else:
+            variables = (returnee.name.split(" ")[0], message.text)
     return OutboundMessage(
-        channel=item.channel,
+        channel=channel,
         address=address.address,
         text=message.text,
-        choices=choices,
+        choices=tuple((c["id"], c["label"]) for c in message.choices or []),
         idempotency_key=item.idempotency_key,
         language=returnee.language,
         template=template,
         template_variables=variables,
-    )
-
-
-async def _by_sms_instead(
-    db: AsyncSession, item: OutboxItem, message: Message, returnee: Returnee
-) -> OutboundMessage | None:
-    """Outside the window with no template: move the message to SMS, if they have a number."""
-    sms = await repo.address_for(db, returnee.id, "sms")
-    if sms is None:
-        return None
-    item.channel = message.channel = "sms"
-    choices = tuple((c["id"], c["label"]) for c in message.choices or [])
-    return OutboundMessage(
-        channel="sms",
-        address=sms.address,
-        text=message.text,
-        choices=choices,
-        idempotency_key=item.idempotency_key,
-        language=returnee.language,
     )
 
 

@@ -5,12 +5,10 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation import Conversations
@@ -261,14 +259,8 @@ async def _plan_wellbeing(
 
 async def insert_new(db: AsyncSession, rows: list[dict[str, object]]) -> int:
     """Insert scheduled sends, skipping keys that exist already (a re-plan is a no-op)."""
-    if not rows:
-        return 0
-    dialect = db.get_bind().dialect.name
-    make = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    table = ScheduledSend.__table__  # Core, not the ORM's bulk path: no per-row bookkeeping
-    statement = make(table).on_conflict_do_nothing(index_elements=["key"])  # type: ignore[arg-type]
-    result = await db.execute(statement, rows)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    table = cast(Table, ScheduledSend.__table__)  # Core, not the ORM: no per-row bookkeeping
+    return await repo.insert_ignoring_conflicts(db, table, rows, key=["key"])
 
 
 async def dispatch_pass(

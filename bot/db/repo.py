@@ -2,10 +2,11 @@
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, Table, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
@@ -30,15 +31,24 @@ def in_caseload(query: Select[T], caseworker_id: int | None) -> Select[T]:
     return query if caseworker_id is None else query.where(Returnee.caseworker_id == caseworker_id)
 
 
+async def insert_ignoring_conflicts(
+    db: AsyncSession, table: Table, rows: list[dict[str, object]], *, key: list[str]
+) -> int:
+    """Insert rows with Core, skipping those whose `key` columns exist already; the count added."""
+    if not rows:
+        return 0
+    make = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = make(table).on_conflict_do_nothing(index_elements=key)
+    result = await db.execute(statement, rows)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def claim_receipt(db: AsyncSession, source: str, external_id: str, now: datetime) -> bool:
     """Record a provider id; False when it was already processed (a retry or a replay)."""
-    try:
-        async with db.begin_nested():
-            db.add(InboundReceipt(source=source, external_id=external_id, created_at=now))
-            await db.flush()
-    except IntegrityError:
-        return False
-    return True
+    row: dict[str, object] = {"source": source, "external_id": external_id, "created_at": now}
+    table = cast(Table, InboundReceipt.__table__)
+    added = await insert_ignoring_conflicts(db, table, [row], key=["source", "external_id"])
+    return added == 1
 
 
 async def address_of(db: AsyncSession, channel: str, address: str) -> Address | None:
@@ -69,7 +79,8 @@ async def conversation_of(db: AsyncSession, returnee_id: int) -> Conversation | 
     The lock is taken on the returnee (which always exists), not on the conversation (which may
     not exist yet), so two workers never both create a returnee's first conversation.
     """
-    await db.execute(select(Returnee.id).where(Returnee.id == returnee_id).with_for_update())
+    if db.get_bind().dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE holds the whole file
+        await db.execute(select(Returnee.id).where(Returnee.id == returnee_id).with_for_update())
     result = await db.execute(select(Conversation).where(Conversation.returnee_id == returnee_id))
     return result.scalar_one_or_none()
 

@@ -1,5 +1,6 @@
 """Async engine and unit of work; the URL from settings picks the async driver."""
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -13,7 +14,20 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.db.sqlite_inline import inline_creator
+
+
+class _NoRows(logging.Filter):
+    """SQL echo may show statements (parameters hidden), never rows: they hold decrypted data."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("Row "))
+
+
+logging.getLogger("sqlalchemy.engine.Engine").addFilter(_NoRows())
+
 UnitOfWork = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+BUSY_TIMEOUT = 30.0  # seconds another process may hold SQLite's write lock before we fail
 
 
 def async_url(url: str) -> str:
@@ -33,7 +47,12 @@ def make_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(aurl, connect_args={"timeout": 30}, hide_parameters=True)
+        database = parsed.database or ":memory:"
+        engine = create_async_engine(
+            aurl,
+            async_creator=inline_creator(database, timeout=BUSY_TIMEOUT),
+            hide_parameters=True,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
@@ -50,13 +69,12 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    # IMMEDIATE: take the write lock up front, so concurrent writers wait (busy_timeout)
-    # instead of failing when a reading transaction later tries to write.
+    # IMMEDIATE: take the write lock up front, so concurrent writers wait their turn
+    # (bot.db.sqlite_inline) instead of failing when a reading transaction later tries to write.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 

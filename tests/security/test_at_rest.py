@@ -140,6 +140,7 @@ async def test_no_personal_data_in_clear_in_the_database_files_or_the_logs(
 ) -> None:
     db_path = Path(database_url.removeprefix("sqlite:///"))
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")  # SQL echo, parameters included
     services = offline_services(channel_settings(database_url, tmp_path / "var"))
     try:
         await _seed(services)
