@@ -119,7 +119,10 @@ class InlineConnection:
     async def begin(self, cursor: sqlite3.Cursor, sql: str) -> None:
         """Take this process's turn, then SQLite's write lock (waiting on a thread if busy)."""
         lock = self._writer.get()
-        await lock.acquire()
+        try:  # a unit of work opened inside another would wait forever: fail as SQLite would
+            await asyncio.wait_for(lock.acquire(), timeout=self._busy_ms / 1000)
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked (waited for this process)") from None
         try:
             if not self._begin_now(cursor, sql):  # another process holds it: wait off the loop
                 await asyncio.to_thread(cursor.execute, sql)

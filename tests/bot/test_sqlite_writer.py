@@ -108,3 +108,22 @@ async def test_a_lock_held_past_the_busy_timeout_fails_cleanly(
         await db.execute(text("INSERT INTO events VALUES ('next')"))
     other.close()
     await engine.dispose()
+
+
+async def test_a_transaction_opened_inside_another_fails_instead_of_hanging(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.db.session.BUSY_TIMEOUT", 0.2)
+    url = f"sqlite:///{tmp_path / 'nested.db'}"
+    await _table(url)
+    engine = make_engine(url)
+    uow = unit_of_work_factory(engine)
+    async with uow() as outer:
+        await outer.execute(text("INSERT INTO events VALUES ('outer')"))
+        with pytest.raises(OperationalError, match="locked"):
+            async with uow() as inner:
+                await inner.execute(text("INSERT INTO events VALUES ('inner')"))
+    async with uow() as db:
+        stored = (await db.execute(text("SELECT who FROM events"))).scalars().all()
+    await engine.dispose()
+    assert stored == ["outer"]
