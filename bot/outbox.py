@@ -5,11 +5,13 @@ import contextlib
 import logging
 import random
 import re
+import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import repo
@@ -59,16 +61,26 @@ class Outbox:
     concurrency: int = 16  # returnees served at once; each one's messages stay in order
     templates: Mapping[tuple[str, str], str] = field(default_factory=dict)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _failed_claims: list[str] = field(default_factory=list)
 
     def wake(self) -> None:
         """Tell the sender task there is work (called after a commit)."""
         self._wake.set()
 
     async def run(self, *, clock: Clock, idle_seconds: float = 1.0) -> None:
-        """Drain forever: on a wake-up, or every idle_seconds for retries that come due."""
-        await self.reconcile(now=clock())
+        """Drain forever: on a wake-up, or every idle_seconds for retries that come due.
+
+        Survives a database outage: a drain that fails leaves its claims to be put back as soon
+        as the database answers again, and claims left by dead workers are put back every
+        STALE_CLAIM.
+        """
+        next_reconcile = 0.0
         while True:
             try:
+                if time.monotonic() >= next_reconcile:
+                    await self.reconcile(now=clock())
+                    next_reconcile = time.monotonic() + STALE_CLAIM.total_seconds()
+                await self._put_back_failed_claims(now=clock())
                 await self.drain(now=clock())
             except Exception:  # the sender must outlive a database hiccup; logged, retried
                 log.exception("outbox drain failed; retrying")
@@ -79,32 +91,44 @@ class Outbox:
     async def reconcile(self, *, now: datetime) -> int:
         """After a crash: put rows left "sending" back to pending, and say so in their record."""
         async with self.unit_of_work() as db:
-            result = await db.execute(
-                update(OutboxItem)
-                .where(OutboxItem.status == "sending", OutboxItem.claimed_at < now - STALE_CLAIM)
-                .values(
-                    status="pending",
-                    claimed_at=None,
-                    next_attempt_at=now,
-                    last_error="in flight at a crash: may have been sent once already",
-                    recovered_at=now,
-                )
+            return await _put_back(
+                db,
+                OutboxItem.claimed_at < now - STALE_CLAIM,
+                why="in flight at a crash: may have been sent once already",
+                now=now,
             )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def _put_back_failed_claims(self, *, now: datetime) -> None:
+        """Rows of a drain that failed are in flight no more: back to pending, marked."""
+        while self._failed_claims:
+            async with self.unit_of_work() as db:
+                await _put_back(
+                    db,
+                    OutboxItem.claimed_by == self._failed_claims[0],
+                    why="in flight when a drain failed: may have been sent once already",
+                    now=now,
+                )
+            self._failed_claims.pop(0)
 
     async def drain(self, *, now: datetime, limit: int | None = None) -> DrainResult:
         """Send every row due at `now`; return what happened."""
         total = DrainResult()
-        while limit is None or total.sent + total.failed + total.retried < limit:
-            claimed = await self._claim(now)
-            if not claimed:
-                break
-            gate = asyncio.Semaphore(self.concurrency)
-            # A task group: if one delivery fails unexpectedly, the others stop too, as in a
-            # crash; their rows stay "sending" and reconcile() puts them back.
-            async with asyncio.TaskGroup() as group:
-                for rows in _by_returnee(claimed).values():
-                    group.create_task(self._deliver_in_order(rows, gate, total, now=now))
+        # Each drain claims under its own name, so a failed one can put back exactly its rows.
+        claim = f"{self.worker_id[:40]}:{secrets.token_hex(8)}"
+        try:
+            while limit is None or total.sent + total.failed + total.retried < limit:
+                claimed = await self._claim(now, claim)
+                if not claimed:
+                    break
+                gate = asyncio.Semaphore(self.concurrency)
+                # A task group: if one delivery fails unexpectedly, the others stop too, as in
+                # a crash; their rows stay "sending" until put back.
+                async with asyncio.TaskGroup() as group:
+                    for rows in _by_returnee(claimed).values():
+                        group.create_task(self._deliver_in_order(rows, gate, total, now=now))
+        except BaseException:
+            self._failed_claims.append(claim)
+            raise
         return total
 
     async def _deliver_in_order(
@@ -132,7 +156,7 @@ class Outbox:
                 .values(status="pending", claimed_at=None, next_attempt_at=first.next_attempt_at)
             )
 
-    async def _claim(self, now: datetime) -> list["Claimed"]:
+    async def _claim(self, now: datetime, claim: str) -> list["Claimed"]:
         """Claim a batch of due rows and prepare each one's message, in one transaction."""
         async with self.unit_of_work() as db:
             query = (
@@ -148,7 +172,7 @@ class Outbox:
             await db.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id.in_(ids), OutboxItem.status == "pending")
-                .values(status="sending", claimed_at=now, claimed_by=self.worker_id)
+                .values(status="sending", claimed_at=now, claimed_by=claim)
             )
             return await _prepare(db, ids, self.templates, now=now)
 
@@ -264,6 +288,24 @@ async def _prepare(
         )
         claimed.append(Claimed(item.id, message.id, message.returnee_id, outbound))
     return claimed
+
+
+async def _put_back(
+    db: AsyncSession, which: ColumnElement[bool], *, why: str, now: datetime
+) -> int:
+    """Rows left "sending" that nobody is sending any more: pending again, traced."""
+    result = await db.execute(
+        update(OutboxItem)
+        .where(OutboxItem.status == "sending", which)
+        .values(
+            status="pending",
+            claimed_at=None,
+            next_attempt_at=now,
+            last_error=why,
+            recovered_at=now,
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _outbound(

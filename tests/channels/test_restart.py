@@ -1,5 +1,6 @@
 """A crash in the middle of a burst: nothing is lost; only what was in flight is sent again."""
 
+import asyncio
 from collections import Counter
 from datetime import timedelta
 
@@ -91,3 +92,78 @@ async def test_a_crash_mid_burst_loses_nothing_and_resends_only_the_message_in_f
     assert {i.status for i in items} == {"sent"}
     noted = [i for i in items if i.recovered_at is not None]
     assert len(noted) == BURST - 4  # the record says which ones may have gone out twice
+
+
+class FlakyStore:
+    """The real SMS adapter, but the database 'goes away' once, right after an acceptance."""
+
+    def __init__(self, real: object) -> None:
+        self.real, self.name, self.accepted, self.failed = real, "sms", 0, False
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        result: SendResult = await self.real.send(message)  # type: ignore[attr-defined]
+        self.accepted += 1
+        if self.accepted == 3 and not self.failed:
+            self.failed = True
+            raise ConnectionResetError("server closed the connection unexpectedly")
+        return result
+
+
+async def test_a_sender_that_outlives_a_database_outage_puts_its_claims_back_at_once(
+    wired: Wired,
+) -> None:
+    from bot import programme
+
+    async with wired.services.unit_of_work() as db:
+        workshop = await make_workshop(db, now=FIXED_NOW)
+        for n in range(BURST):
+            returnee = await programme.create_returnee(
+                db,
+                programme.NewReturnee(
+                    name=f"Personne {n}",
+                    phone=f"+2126123457{n:02d}",
+                    country="MA",
+                    language="fr",
+                    channel="sms",
+                    consent=True,
+                ),
+                now=FIXED_NOW,
+            )
+            await make_enrollment(db, workshop, returnee, now=FIXED_NOW)
+    await scheduler_pass(
+        wired.services.unit_of_work,
+        wired.services.conversations,
+        load_default_plan(),
+        now=FIXED_NOW,
+    )
+    channels = dict(wired.services.outbox.channels)
+    survivor = Outbox(
+        wired.services.unit_of_work,
+        {**channels, "sms": FlakyStore(channels["sms"])},
+        worker_id="survivor",
+        concurrency=1,
+    )
+    # The same process keeps running (no restart, no 5-minute wait for stale claims).
+    running = asyncio.create_task(survivor.run(clock=lambda: FIXED_NOW, idle_seconds=0.05))
+    try:
+        for _ in range(400):
+            async with wired.services.unit_of_work() as db:
+                statuses = Counter((await db.execute(select(OutboxItem.status))).scalars())
+            if set(statuses) == {"sent"}:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert statuses == Counter({"sent": BURST})  # nothing lost, nothing stuck "sending"
+    sent_to = Counter(m.to for m in wired.twilio.messages)
+    assert set(sent_to) == {f"+2126123457{n:02d}" for n in range(BURST)}
+    assert sorted(sent_to.values()) == [1] * (BURST - 1) + [2]  # only the one in flight, twice
+    async with wired.services.unit_of_work() as db:
+        noted = (
+            (await db.execute(select(OutboxItem).where(OutboxItem.recovered_at.is_not(None))))
+            .scalars()
+            .all()
+        )
+    assert noted
+    assert all("drain failed" in (i.last_error or "") for i in noted)
