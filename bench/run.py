@@ -31,6 +31,7 @@ ORDER = [
     "bench_crash.py",
     "bench_fanout.py",
     "bench_scaleout.py",
+    "bench_pgrestart.py",
     "bench_dashboard.py",
     "bench_keys.py",
     "bench_hostile.py",
