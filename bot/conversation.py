@@ -78,8 +78,8 @@ class Conversations:
             db, inbound.channel, inbound.external_id, now
         ):
             return Outcome(stored=False)
-        address = await repo.address_of(db, inbound.channel, inbound.address)
-        returnee = await repo.returnee(db, address.returnee_id) if address else None
+        found = await repo.address_with_returnee(db, inbound.channel, inbound.address)
+        address, returnee = found if found else (None, None)
         message = Message(
             returnee_id=returnee.id if returnee else None,
             direction="in",

@@ -59,6 +59,19 @@ async def address_of(db: AsyncSession, channel: str, address: str) -> Address | 
     return result.scalar_one_or_none()
 
 
+async def address_with_returnee(
+    db: AsyncSession, channel: str, address: str
+) -> tuple[Address, Returnee] | None:
+    """Find the channel address (through its blind index) and its returnee, in one query."""
+    result = await db.execute(
+        select(Address, Returnee)
+        .join(Returnee, Returnee.id == Address.returnee_id)
+        .where(Address.channel == channel, Address.address_index == address)
+    )
+    row = result.one_or_none()
+    return (row[0], row[1]) if row else None
+
+
 async def addresses_of(db: AsyncSession, returnee_id: int) -> list[Address]:
     """Return every channel address of a returnee."""
     result = await db.execute(select(Address).where(Address.returnee_id == returnee_id))
