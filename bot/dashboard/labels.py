@@ -3,6 +3,7 @@
 The French label is the msgid; label() shows it in the request's language.
 """
 
+import re
 from collections.abc import Mapping
 
 from bot.dashboard.translation import N_, gettext
@@ -69,12 +70,63 @@ CONSENT_METHOD = {
     "registration": N_("à l'inscription"),
     "chat": N_("par message"),
     "dashboard": N_("saisi ici"),
+    "api": N_("par l'API"),
 }
 ROLES = {
     "admin": N_("administrateur"),
     "caseworker": N_("conseiller"),
     "viewer": N_("lecture seule"),
 }
+REASONS = {  # why a send moved or did not go, why an alert was raised (stored in English)
+    "quiet_hours": N_("heures calmes"),
+    "after_deadline": N_("prévu trop tard (après l'échéance)"),
+    "no_allowed_time": N_("aucun moment permis avant l'échéance"),
+    "declined": N_("la personne a refusé"),
+    "consent_withdrawn": N_("consentement retiré"),
+    "opted_out": N_("la personne a écrit STOP"),
+    "blocked_or_stop": N_("bloqué par la personne ou STOP"),
+    "workshop_cancellation": N_("atelier annulé"),
+    "workshop_reschedule": N_("atelier déplacé"),
+    "held: waiting for a reply to another question, or with a caseworker": N_(
+        "en attente : la personne répond à une autre question, ou un conseiller la suit"
+    ),
+    "distress words in a reply": N_("mots de détresse dans une réponse"),
+    "asked for help": N_("a demandé de l'aide"),
+    "needs help to come to the workshop": N_("a besoin d'aide pour venir à l'atelier"),
+    "low wellbeing score; asked to be called": N_("bien-être bas ; veut être appelé·e"),
+    "low wellbeing score; no call wanted": N_("bien-être bas ; ne veut pas d'appel"),
+    "no answer after the workshop moved": N_("pas de réponse après le report de l'atelier"),
+    "no answer to the reminder": N_("pas de réponse au rappel"),
+    "no answer to the invitation": N_("pas de réponse à l'invitation"),
+    "did not come to the workshop": N_("n'est pas venu·e à l'atelier"),
+    "no answer after the workshop": N_("pas de réponse après l'atelier"),
+    "no answer to the wellbeing check-in": N_("pas de réponse au suivi du bien-être"),
+    "no answer at first contact": N_("pas de réponse au premier contact"),
+}
+_EXPIRED = re.compile(r"expired: .*")
+_UNTIL_START = re.compile(r"(?P<why>[a-z_:]+)_until_after_.*")
+_BLACKOUT = re.compile(r"blackout:(?P<name>[\w-]+)")
+_UNDELIVERED = re.compile(r"message (?:could not be delivered|\d+ \w+) \((?P<code>[^)]*)\)")
+
+
+def reason(text: str | None) -> str:
+    """A stored reason in the request's language; one we do not know is shown as it is."""
+    if not text:
+        return ""
+    if text in REASONS:
+        return gettext(REASONS[text])
+    if _EXPIRED.fullmatch(text):
+        return gettext(N_("expiré : l'échéance est passée avant l'envoi"))
+    if match := _UNTIL_START.fullmatch(text):
+        why = reason(match["why"])
+        return gettext(N_("sauté : %(why)s jusqu'après le début")) % {"why": why}
+    if match := _BLACKOUT.fullmatch(text):
+        return gettext(N_("période sans envoi (%(name)s)")) % {"name": match["name"]}
+    if match := _UNDELIVERED.fullmatch(text):
+        return gettext(N_("message non distribué (code %(code)s)")) % {"code": match["code"]}
+    return text
+
+
 ALL: Mapping[str, Mapping[str, str]] = {
     "alert": ALERT_KINDS,
     "enrollment": ENROLLMENT,

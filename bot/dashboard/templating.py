@@ -10,7 +10,7 @@ from starlette.templating import Jinja2Templates
 
 from bot.clock import utcnow
 from bot.dashboard import translation
-from bot.dashboard.labels import label
+from bot.dashboard.labels import label, reason
 from bot.dashboard.translation import gettext as _
 from bot.i18n import format_pattern
 from bot.web.security import csrf_token
@@ -57,7 +57,7 @@ def _install(env: Any) -> None:  # Any: the i18n extension adds its methods at r
         npgettext=translation.npgettext,
         newstyle=True,  # %(name)s placeholders, escaped values
     )
-    env.filters.update(ago=ago, when=when, label=label)
+    env.filters.update(ago=ago, when=when, label=label, reason=reason)
     env.globals["languages"] = translation.LANGUAGES
 
 

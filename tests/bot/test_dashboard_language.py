@@ -124,3 +124,25 @@ def test_times_and_labels_read_well_in_both_languages() -> None:
     assert translation.ngettext("{n} personne inscrite.", "{n} personnes inscrites.", 0) == (
         "{n} personne inscrite."  # French: 0 is singular
     )
+
+
+def test_stored_reasons_are_shown_in_the_reader_s_language() -> None:
+    from bot.dashboard import translation
+    from bot.dashboard.labels import reason
+
+    assert reason("asked for help") == "a demandé de l'aide"  # French by default
+    assert reason("expired: its deadline 2026-12-01T10:00:00+00:00 passed before it was sent") == (
+        "expiré : l'échéance est passée avant l'envoi"
+    )
+    assert reason("quiet_hours_until_after_start") == "sauté : heures calmes jusqu'après le début"
+    assert reason("message could not be delivered (30003)") == "message non distribué (code 30003)"
+    assert reason("something new") == "something new"  # unknown: shown as stored
+    token = translation.activate("en")
+    try:
+        assert reason("needs help to come to the workshop") == "needs help to come to the workshop"
+        assert reason("blackout:friday_prayer_until_after_start") == (
+            "skipped: no-send period (friday_prayer) until after the start"
+        )
+        assert reason("opted_out") == "the person wrote STOP"
+    finally:
+        translation.deactivate(token)
