@@ -85,8 +85,11 @@ class Outbox:
             except Exception:  # the sender must outlive a database hiccup; logged, retried
                 log.exception("outbox drain failed; retrying")
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that comes as
+            # the wake-up does, and the sender would outlive its shutdown.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=idle_seconds)
+                async with asyncio.timeout(idle_seconds):
+                    await self._wake.wait()
 
     async def reconcile(self, *, now: datetime) -> int:
         """After a crash: put rows left "sending" back to pending, and say so in their record."""

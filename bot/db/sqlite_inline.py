@@ -36,6 +36,20 @@ class WriterLock:
         return lock
 
 
+async def take_turn(lock: asyncio.Lock, *, timeout: float) -> None:  # noqa: ASYNC109
+    """Acquire the lock in arrival order, or fail as SQLite would after `timeout` seconds.
+
+    Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives just as the
+    lock is granted (the task then runs on, holding the lock). asyncio.timeout cancels inside
+    Lock.acquire, which hands the lock on when it is cancelled, so nothing leaks.
+    """
+    try:
+        async with asyncio.timeout(timeout):  # a unit of work nested in another would wait forever
+            await lock.acquire()
+    except TimeoutError:
+        raise sqlite3.OperationalError("database is locked (waited for this process)") from None
+
+
 class InlineCursor:
     """An aiosqlite-shaped cursor whose calls complete at once."""
 
@@ -119,10 +133,7 @@ class InlineConnection:
     async def begin(self, cursor: sqlite3.Cursor, sql: str) -> None:
         """Take this process's turn, then SQLite's write lock (waiting on a thread if busy)."""
         lock = self._writer.get()
-        try:  # a unit of work opened inside another would wait forever: fail as SQLite would
-            await asyncio.wait_for(lock.acquire(), timeout=self._busy_ms / 1000)
-        except TimeoutError:
-            raise sqlite3.OperationalError("database is locked (waited for this process)") from None
+        await take_turn(lock, timeout=self._busy_ms / 1000)
         try:
             if not self._begin_now(cursor, sql):  # another process holds it: wait off the loop
                 await asyncio.to_thread(cursor.execute, sql)

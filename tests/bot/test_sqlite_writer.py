@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from bot.db.session import make_engine, unit_of_work_factory
-from bot.db.sqlite_inline import InlineConnection
+from bot.db.sqlite_inline import InlineConnection, take_turn
 
 
 async def _table(url: str) -> None:
@@ -127,3 +127,51 @@ async def test_a_transaction_opened_inside_another_fails_instead_of_hanging(
         stored = (await db.execute(text("SELECT who FROM events"))).scalars().all()
     await engine.dispose()
     assert stored == ["outer"]
+
+
+@pytest.mark.parametrize("steps", range(8))
+async def test_a_transaction_cancelled_as_its_turn_comes_is_cancelled_and_leaks_no_turn(
+    tmp_path: Path, steps: int
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cancel.db'}"
+    await _table(url)
+    engine = make_engine(url)
+    uow = unit_of_work_factory(engine)
+    entered = asyncio.Event()
+
+    async def waiter() -> None:
+        async with uow() as db:
+            await db.execute(text("SELECT 1"))
+            entered.set()
+            await asyncio.sleep(1)
+
+    async with uow() as db:
+        await db.execute(text("SELECT 1"))  # holds the turn
+        task = asyncio.create_task(waiter())
+        await asyncio.sleep(0.01)  # the waiter queues for its turn
+    for _ in range(steps):  # the turn is handed over around now...
+        await asyncio.sleep(0)
+    task.cancel()  # ...and the waiter is cancelled
+    (outcome,) = await asyncio.gather(task, return_exceptions=True)
+    assert isinstance(outcome, asyncio.CancelledError)  # a cancel is never swallowed
+    async with asyncio.timeout(5), uow() as db:  # and the turn was not kept by anyone
+        await db.execute(text("INSERT INTO events VALUES ('after')"))
+    await engine.dispose()
+
+
+@pytest.mark.parametrize("steps", range(6))
+async def test_a_turn_granted_as_its_waiter_is_cancelled_is_never_kept(steps: int) -> None:
+    lock = asyncio.Lock()
+    await lock.acquire()  # another transaction has the turn
+    waiting = asyncio.create_task(take_turn(lock, timeout=5))
+    await asyncio.sleep(0)  # queued
+    lock.release()  # the turn is handed over...
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    if waiting.done():  # it got the turn before the cancel: it holds the lock, rightly
+        assert lock.locked()
+        return
+    waiting.cancel()  # ...while the waiter is being cancelled
+    (outcome,) = await asyncio.gather(waiting, return_exceptions=True)
+    assert isinstance(outcome, asyncio.CancelledError), "the cancellation was swallowed"
+    assert not lock.locked()  # the turn was handed on, not kept

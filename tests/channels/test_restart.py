@@ -167,3 +167,17 @@ async def test_a_sender_that_outlives_a_database_outage_puts_its_claims_back_at_
         )
     assert noted
     assert all("drain failed" in (i.last_error or "") for i in noted)
+
+
+@pytest.mark.parametrize("steps", range(4))
+async def test_the_sender_stops_when_told_even_as_it_is_woken(wired: Wired, steps: int) -> None:
+    sender = Outbox(wired.services.unit_of_work, {}, worker_id="stopping")
+    running = asyncio.create_task(sender.run(clock=lambda: FIXED_NOW, idle_seconds=30))
+    await asyncio.sleep(0.2)  # idle, waiting to be woken
+    sender.wake()  # new work arrives...
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    running.cancel()  # ...just as the process shuts down
+    async with asyncio.timeout(5):
+        (outcome,) = await asyncio.gather(running, return_exceptions=True)
+    assert isinstance(outcome, asyncio.CancelledError)
