@@ -31,6 +31,8 @@ from starlette.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_scaleout import fresh_database
+
 from bot import programme
 from bot.clock import utcnow
 from bot.db.migrate import upgrade
@@ -47,15 +49,6 @@ WAVE_SECONDS = 240.0  # a wave not finished by then has failed
 def phone(n: int) -> str:
     """The n-th returnee's number (Senegalese mobile, E.164)."""
     return f"+22177{n:07d}"
-
-
-async def fresh_database(admin_url: str) -> str:
-    """Drop and create the bench database; return its URL."""
-    connection = await asyncpg.connect(admin_url.replace("postgresql://", "postgres://"))
-    await connection.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-    await connection.execute(f"CREATE DATABASE {DB}")
-    await connection.close()
-    return admin_url.rsplit("/", 1)[0] + f"/{DB}"
 
 
 async def queue_wave(env: dict[str, str], count: int) -> None:
@@ -118,7 +111,7 @@ def restart_postgres() -> float:
 
 async def run(args: argparse.Namespace, scratch: Path, double: TwilioDouble) -> dict[str, object]:
     """Queue, start the worker, restart PostgreSQL mid-wave, wait for the end; the figures."""
-    url = await fresh_database(args.admin_url)
+    url = await fresh_database(args.admin_url, DB)
     env = {
         "DATABASE_URL": url,
         "BOT_ENV": "development",

@@ -34,13 +34,13 @@ from scheduler.plan import load_default_plan
 DB = "returnee_bench"
 
 
-async def fresh_database(admin_url: str) -> str:
-    """Drop and create the bench database; return its URL."""
+async def fresh_database(admin_url: str, name: str = DB) -> str:
+    """Drop and create a bench database; return its URL."""
     connection = await asyncpg.connect(admin_url.replace("postgresql://", "postgres://"))
-    await connection.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-    await connection.execute(f"CREATE DATABASE {DB}")
+    await connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await connection.execute(f"CREATE DATABASE {name}")
     await connection.close()
-    return admin_url.rsplit("/", 1)[0] + f"/{DB}"
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 async def one_run(admin_url: str, count: int, workers: int, key: str) -> dict[str, float]:

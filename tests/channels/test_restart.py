@@ -37,9 +37,8 @@ class CrashingChannel:
         return result
 
 
-async def test_a_crash_mid_burst_loses_nothing_and_resends_only_the_message_in_flight(
-    wired: Wired,
-) -> None:
+async def invite_a_burst(wired: Wired, *, prefix: str) -> None:
+    """Enroll BURST returnees (numbers prefix + 00..) and let a scheduler pass invite them all."""
     from bot import programme
 
     async with wired.services.unit_of_work() as db:
@@ -49,7 +48,7 @@ async def test_a_crash_mid_burst_loses_nothing_and_resends_only_the_message_in_f
                 db,
                 programme.NewReturnee(
                     name=f"Personne {n}",
-                    phone=f"+2126123456{n:02d}",
+                    phone=f"{prefix}{n:02d}",
                     country="MA",
                     language="fr",
                     channel="sms",
@@ -64,6 +63,12 @@ async def test_a_crash_mid_burst_loses_nothing_and_resends_only_the_message_in_f
         load_default_plan(),
         now=FIXED_NOW,
     )
+
+
+async def test_a_crash_mid_burst_loses_nothing_and_resends_only_the_message_in_flight(
+    wired: Wired,
+) -> None:
+    await invite_a_burst(wired, prefix="+2126123456")
     channels = dict(wired.services.outbox.channels)
     crashing = Outbox(
         wired.services.unit_of_work,
@@ -112,30 +117,7 @@ class FlakyStore:
 async def test_a_sender_that_outlives_a_database_outage_puts_its_claims_back_at_once(
     wired: Wired,
 ) -> None:
-    from bot import programme
-
-    async with wired.services.unit_of_work() as db:
-        workshop = await make_workshop(db, now=FIXED_NOW)
-        for n in range(BURST):
-            returnee = await programme.create_returnee(
-                db,
-                programme.NewReturnee(
-                    name=f"Personne {n}",
-                    phone=f"+2126123457{n:02d}",
-                    country="MA",
-                    language="fr",
-                    channel="sms",
-                    consent=True,
-                ),
-                now=FIXED_NOW,
-            )
-            await make_enrollment(db, workshop, returnee, now=FIXED_NOW)
-    await scheduler_pass(
-        wired.services.unit_of_work,
-        wired.services.conversations,
-        load_default_plan(),
-        now=FIXED_NOW,
-    )
+    await invite_a_burst(wired, prefix="+2126123457")
     channels = dict(wired.services.outbox.channels)
     survivor = Outbox(
         wired.services.unit_of_work,
