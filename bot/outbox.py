@@ -143,15 +143,17 @@ class Outbox:
                 outcome = await self._deliver(row, now=now)
                 setattr(total, outcome, getattr(total, outcome) + 1)
                 if outcome == "retried":
-                    await self._hold_back([r.item_id for r in rows[position + 1 :]], behind=row)
+                    await self._hold_back(
+                        [r.item_id for r in rows[position + 1 :]], behind=row.item_id
+                    )
                     return
 
-    async def _hold_back(self, ids: list[int], *, behind: "Claimed") -> None:
+    async def _hold_back(self, ids: list[int], *, behind: int) -> None:
         """Put later messages back in the queue, due with the one being retried."""
         if not ids:
             return
         async with self.unit_of_work() as db:
-            first = await db.get(OutboxItem, behind.item_id)
+            first = await db.get(OutboxItem, behind)
             assert first is not None
             await db.execute(
                 update(OutboxItem)

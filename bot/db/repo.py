@@ -51,14 +51,6 @@ async def claim_receipt(db: AsyncSession, source: str, external_id: str, now: da
     return added == 1
 
 
-async def address_of(db: AsyncSession, channel: str, address: str) -> Address | None:
-    """Find the channel address (through its blind index)."""
-    result = await db.execute(
-        select(Address).where(Address.channel == channel, Address.address_index == address)
-    )
-    return result.scalar_one_or_none()
-
-
 async def address_with_returnee(
     db: AsyncSession, channel: str, address: str
 ) -> tuple[Address, Returnee] | None:

@@ -105,19 +105,12 @@ class InlineCursor:
 class _RunNow:
     """Stands in for aiosqlite's job queue (SQLAlchemy queues its isolation-level change)."""
 
-    def __init__(self) -> None:
-        self.closed = False
-
     def put_nowait(self, job: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
         future, function = job
         try:
-            result = function()
+            future.set_result(function())
         except Exception as error:  # handed to whoever awaits the future
-            if future is not None:
-                future.set_exception(error)
-            return
-        if future is not None:
-            future.set_result(result)
+            future.set_exception(error)
 
 
 class InlineConnection:

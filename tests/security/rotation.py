@@ -145,8 +145,8 @@ async def _read(
     if answer.status_code != 200 or answer.json()["name"] != name(i):
         raise AssertionError(f"GET returnee {rid}: {answer.status_code}")
     async with services.unit_of_work() as db:  # the blind index, as an inbound message finds it
-        address = await repo.address_of(db, "sms", phone(i))
-    if address is None or address.returnee_id != rid or address.address != phone(i):
+        found = await repo.address_with_returnee(db, "sms", phone(i))
+    if found is None or found[1].id != rid or found[0].address != phone(i):
         raise AssertionError(f"lookup by phone {i} failed")
 
 
@@ -181,11 +181,11 @@ async def found_by_phone(services: Services, ids: list[int], sample: int = 50) -
     found = 0
     async with services.unit_of_work() as db:
         for i in random.Random(1).sample(range(len(ids)), min(sample, len(ids))):
-            address = await repo.address_of(db, "whatsapp", phone(i))
+            found_here = await repo.address_with_returnee(db, "whatsapp", phone(i))
             by_index = await db.scalar(
                 select(func.count()).select_from(Returnee).where(Returnee.phone_index == phone(i))
             )
-            found += int(address is not None and address.returnee_id == ids[i] and by_index == 1)
+            found += int(found_here is not None and found_here[1].id == ids[i] and by_index == 1)
     return found
 
 
