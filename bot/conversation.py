@@ -110,6 +110,7 @@ class Conversations:
         conversation = await repo.conversation_of(db, returnee.id)
         reading = self._understand(inbound, returnee, conversation)
         message.intent = reading.intent  # known before the insert: one statement, not two
+        message.enrollment_id = _asked_about(conversation)
         db.add(message)
         await db.flush()
         turn = Turn(now=now, key=f"in:{message.id}", purpose="reply")
@@ -321,3 +322,10 @@ def _numbered_choice(text: str, choices: list[str]) -> str | None:
 
 def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
+
+
+def _asked_about(conversation: Conversation | None) -> int | None:
+    """The enrollment the open question is about: the workshop a reply belongs to."""
+    if conversation is None or conversation.status != flows.Status.WAITING.value:
+        return None
+    return _int(conversation.session.get("fields", {}).get("enrollment_id"))

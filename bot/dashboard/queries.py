@@ -23,8 +23,10 @@ class ReplyRow:
     enrollment_status: str | None
 
 
-async def recent_replies(db: AsyncSession, user: User, *, limit: int = 100) -> list[ReplyRow]:
-    """Return the latest replies with their returnee and enrollment status."""
+async def recent_replies(
+    db: AsyncSession, user: User, *, now: datetime, limit: int = 100
+) -> list[ReplyRow]:
+    """Return the latest replies, each with the workshop it answered (else the next one)."""
     query = (
         scoped(select(Returnee, Message), user)
         .join(Message, Message.returnee_id == Returnee.id)
@@ -33,10 +35,13 @@ async def recent_replies(db: AsyncSession, user: User, *, limit: int = 100) -> l
     rows = (
         await db.execute(query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit))
     ).all()
-    enrollments = await _latest_enrollments(db, {r.id for r, _ in rows})
+    answered = await _enrollments(db, {m.enrollment_id for _, m in rows if m.enrollment_id})
+    unrelated = {r.id for r, m in rows if m.enrollment_id not in answered}
+    upcoming = await _next_enrollments(db, unrelated, now=now)
     out = []
     for returnee, message in rows:
-        workshop, status = enrollments.get(returnee.id, (None, None))
+        about = answered.get(message.enrollment_id) or upcoming.get(returnee.id)
+        workshop, status = about if about else (None, None)
         out.append(
             ReplyRow(
                 returnee.id,
@@ -51,16 +56,35 @@ async def recent_replies(db: AsyncSession, user: User, *, limit: int = 100) -> l
     return out
 
 
-async def _latest_enrollments(db: AsyncSession, ids: set[int]) -> dict[int, tuple[str, str]]:
+async def _enrollments(db: AsyncSession, ids: set[int]) -> dict[int | None, tuple[str, str]]:
+    """Workshop title and status of each enrollment."""
     if not ids:
         return {}
     query = (
-        select(Enrollment.returnee_id, Workshop.title, Enrollment.status)
+        select(Enrollment.id, Workshop.title, Enrollment.status)
+        .join(Workshop, Workshop.id == Enrollment.workshop_id)
+        .where(Enrollment.id.in_(ids))
+    )
+    return {id_: (title, status) for id_, title, status in (await db.execute(query)).all()}
+
+
+async def _next_enrollments(
+    db: AsyncSession, ids: set[int], *, now: datetime
+) -> dict[int, tuple[str, str]]:
+    """Per returnee, the soonest workshop not over, else the last (as repo.next_enrollment)."""
+    if not ids:
+        return {}
+    query = (
+        select(Enrollment.returnee_id, Workshop.title, Enrollment.status, Workshop.ends_at)
         .join(Workshop, Workshop.id == Enrollment.workshop_id)
         .where(Enrollment.returnee_id.in_(ids))
         .order_by(Workshop.starts_at)
     )
-    latest: dict[int, tuple[str, str]] = {}
-    for returnee_id, title, status in (await db.execute(query)).all():
-        latest.setdefault(returnee_id, (title, status))  # the earliest workshop: the next one
-    return latest
+    chosen: dict[int, tuple[str, str]] = {}
+    settled: set[int] = set()
+    for returnee_id, title, status, ends_at in (await db.execute(query)).all():
+        if returnee_id not in settled:
+            chosen[returnee_id] = (title, status)  # the last one so far, kept if none is ahead
+            if ends_at >= now:
+                settled.add(returnee_id)
+    return chosen

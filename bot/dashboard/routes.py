@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select
 from starlette.responses import Response
 
+from bot.clock import utcnow
 from bot.dashboard import (
     account,
     exports,
@@ -29,7 +30,7 @@ router = APIRouter()
 async def home(request: Request, user: Annotated[User, Depends(current_user)]) -> Response:
     """List the latest replies with their returnee and enrollment status."""
     async with request.app.state.services.unit_of_work() as db:
-        replies = await recent_replies(db, user)
+        replies = await recent_replies(db, user, now=utcnow())
         query = scoped(
             select(func.count(Alert.id))
             .select_from(Returnee)

@@ -61,7 +61,7 @@ async def start(
         returnee = await repo.returnee(db, returnee_id)
         if returnee is None:
             raise HTTPException(404, "unknown returnee")
-        enrollment = await repo.next_enrollment(db, returnee_id)
+        enrollment = await repo.next_enrollment(db, returnee_id, now=now)
         fields = {"enrollment_id": str(enrollment.id)} if enrollment else {}
         turn = Turn(
             now=now,

@@ -105,16 +105,23 @@ async def returnee(db: AsyncSession, returnee_id: int) -> Returnee | None:
     return await db.get(Returnee, returnee_id)
 
 
-async def next_enrollment(db: AsyncSession, returnee_id: int) -> Enrollment | None:
-    """Return the returnee's enrollment in their latest workshop (what a new flow is about)."""
-    result = await db.execute(
+async def next_enrollment(
+    db: AsyncSession, returnee_id: int, *, now: datetime
+) -> Enrollment | None:
+    """Return the enrollment a new flow is about: the soonest workshop not over, else the last."""
+    by_workshop = (
         select(Enrollment)
         .join(Workshop, Workshop.id == Enrollment.workshop_id)
         .where(Enrollment.returnee_id == returnee_id)
-        .order_by(Workshop.starts_at.desc())
-        .limit(1)
     )
-    return result.scalar_one_or_none()
+    coming = await db.execute(
+        by_workshop.where(Workshop.ends_at >= now).order_by(Workshop.starts_at).limit(1)
+    )
+    found = coming.scalar_one_or_none()
+    if found is None:
+        past = await db.execute(by_workshop.order_by(Workshop.starts_at.desc()).limit(1))
+        found = past.scalar_one_or_none()
+    return found
 
 
 async def open_alert(db: AsyncSession, returnee_id: int, kind: str) -> Alert | None:

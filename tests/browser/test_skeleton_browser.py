@@ -25,7 +25,9 @@ def test_a_returnee_confirms_in_the_simulator_and_the_caseworker_sees_it(
 ) -> None:
     page.goto(f"{live_server.url}/simulator")
     page.get_by_role("link", name="Fatima Zahra Idrissi").click()
-    expect(page.locator(".bubble.out").first).to_contain_text("atelier", timeout=20_000)
+    page.get_by_label("Démarrer une conversation").select_option("invitation")
+    page.get_by_role("button", name="Démarrer").click()
+    expect(page.locator(".bubble.out").first).to_contain_text("atelier")
     page.get_by_role("button", name="Oui").click()
     expect(page.locator(".bubble.in").last).to_contain_text("Oui")
     expect(page.locator(".bubble.out").last).to_contain_text("Merci")
