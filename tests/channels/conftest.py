@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from bot.app import build_app
+from bot.channels import webhooks
 from bot.services import Services, build_services
-from tests.conftest import make_settings
+from tests.conftest import FIXED_NOW, make_settings
 from tests.doubles.telegram_api import TelegramDouble
 from tests.doubles.twilio_api import TwilioDouble
 
@@ -46,9 +47,15 @@ def telegram_double() -> Iterator[TelegramDouble]:
 
 @pytest.fixture
 async def wired(
-    database_url: str, tmp_path: Path, twilio_double: TwilioDouble, telegram_double: TelegramDouble
+    database_url: str,
+    tmp_path: Path,
+    twilio_double: TwilioDouble,
+    telegram_double: TelegramDouble,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Wired]:
-    """Services with real Twilio and Telegram adapters pointed at the doubles."""
+    """Services with real Twilio and Telegram adapters pointed at the doubles; webhooks read
+    the tests' clock (FIXED_NOW), so a test means the same whatever day it runs."""
+    monkeypatch.setattr(webhooks, "utcnow", lambda: FIXED_NOW)
     settings = make_settings(
         database_url,
         tmp_path / "var",

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.clock import utcnow
 from bot.db.models import Address, Alert, Enrollment, Message, OutboxItem, Returnee
 from bot.services import Services
 from scheduler.plan import load_default_plan
@@ -255,7 +254,7 @@ async def test_whatsapp_inside_the_window_replies_freely(wired: Wired) -> None:
         address.last_inbound_at = FIXED_NOW - timedelta(hours=1)
     await _tick(wired)
     assert await _post_inbound(wired, phone, "waaw", whatsapp=True) == 200
-    await wired.services.outbox.drain(now=utcnow())  # the webhook stored the reply at utcnow()
+    await wired.services.outbox.drain(now=FIXED_NOW)
     assert await wired.twilio.flush() == []
     assert [m.whatsapp for m in wired.twilio.messages] == [True, True]
     async with wired.services.unit_of_work() as db:
