@@ -50,7 +50,6 @@ class Outcome:
     """What handling an inbound message did (for the webhook answer and the tests)."""
 
     stored: bool  # False: a replay of a provider id already processed
-    message_id: int | None = None
     returnee_id: int | None = None
     intent: str | None = None
 
@@ -100,24 +99,19 @@ class Conversations:
                     message.id,
                     inbound.channel,
                 )
-                return Outcome(stored=True, message_id=message.id)
+                return Outcome(stored=True)
             message.returnee_id = linked.id
             await self._say(db, linked, Turn(now=now, key=f"in:{message.id}"), messages.LINKED)
-            return Outcome(
-                stored=True, message_id=message.id, returnee_id=linked.id, intent="start"
-            )
-        address.last_inbound_at = now
+            return Outcome(stored=True, returnee_id=linked.id, intent="start")
         conversation = await repo.conversation_of(db, returnee.id)
         reading = self._understand(inbound, returnee, conversation)
         message.intent = reading.intent  # known before the insert: one statement, not two
         message.enrollment_id = _asked_about(conversation)
+        address.last_inbound_at = now  # after the query above: flushed with the message, once
         db.add(message)
-        await db.flush()
-        turn = Turn(now=now, key=f"in:{message.id}", purpose="reply")
+        turn = Turn(now=now, key=await _reply_key(db, inbound, message), purpose="reply")
         await self._respond(db, returnee, address, conversation, inbound, reading, turn)
-        return Outcome(
-            stored=True, message_id=message.id, returnee_id=returnee.id, intent=reading.intent
-        )
+        return Outcome(stored=True, returnee_id=returnee.id, intent=reading.intent)
 
     async def _link(
         self, db: AsyncSession, inbound: InboundMessage, *, now: datetime
@@ -322,6 +316,15 @@ def _numbered_choice(text: str, choices: list[str]) -> str | None:
 
 def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
+
+
+async def _reply_key(db: AsyncSession, inbound: InboundMessage, message: Message) -> str:
+    """The idempotency key of what answers a message: its provider id, unique once received,
+    spares a flush (everything is then written in one flush at commit); else its row id."""
+    if inbound.external_id is not None:
+        return f"in:{inbound.channel}:{inbound.external_id}"
+    await db.flush()
+    return f"in:{message.id}"
 
 
 def _asked_about(conversation: Conversation | None) -> int | None:

@@ -1,10 +1,11 @@
 """Query functions per aggregate. They take an AsyncSession and never commit."""
 
+import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, Table, select, update
+from sqlalchemy import Insert, Select, Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,23 +44,36 @@ async def insert_ignoring_conflicts(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+@functools.cache
+def _receipt_insert(dialect: str) -> Insert:
+    # Built once: constructing a statement costs more than running it on SQLite.
+    make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, InboundReceipt.__table__)
+    return make(table).on_conflict_do_nothing(index_elements=["source", "external_id"])
+
+
 async def claim_receipt(db: AsyncSession, source: str, external_id: str, now: datetime) -> bool:
     """Record a provider id; False when it was already processed (a retry or a replay)."""
-    row: dict[str, object] = {"source": source, "external_id": external_id, "created_at": now}
-    table = cast(Table, InboundReceipt.__table__)
-    added = await insert_ignoring_conflicts(db, table, [row], key=["source", "external_id"])
-    return added == 1
+    row = {"source": source, "external_id": external_id, "created_at": now}
+    result = await db.execute(_receipt_insert(db.get_bind().dialect.name), row)
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+# The webhook's queries, built once with bound parameters (see _receipt_insert).
+_ADDRESS_WITH_RETURNEE = (
+    select(Address, Returnee)
+    .join(Returnee, Returnee.id == Address.returnee_id)
+    .where(Address.channel == bindparam("channel"), Address.address_index == bindparam("address"))
+)
+_RETURNEE_LOCK = select(Returnee.id).where(Returnee.id == bindparam("id")).with_for_update()
+_CONVERSATION_OF = select(Conversation).where(Conversation.returnee_id == bindparam("id"))
 
 
 async def address_with_returnee(
     db: AsyncSession, channel: str, address: str
 ) -> tuple[Address, Returnee] | None:
     """Find the channel address (through its blind index) and its returnee, in one query."""
-    result = await db.execute(
-        select(Address, Returnee)
-        .join(Returnee, Returnee.id == Address.returnee_id)
-        .where(Address.channel == channel, Address.address_index == address)
-    )
+    result = await db.execute(_ADDRESS_WITH_RETURNEE, {"channel": channel, "address": address})
     row = result.one_or_none()
     return (row[0], row[1]) if row else None
 
@@ -85,8 +99,8 @@ async def conversation_of(db: AsyncSession, returnee_id: int) -> Conversation | 
     not exist yet), so two workers never both create a returnee's first conversation.
     """
     if db.get_bind().dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE holds the whole file
-        await db.execute(select(Returnee.id).where(Returnee.id == returnee_id).with_for_update())
-    result = await db.execute(select(Conversation).where(Conversation.returnee_id == returnee_id))
+        await db.execute(_RETURNEE_LOCK, {"id": returnee_id})
+    result = await db.execute(_CONVERSATION_OF, {"id": returnee_id})
     return result.scalar_one_or_none()
 
 
