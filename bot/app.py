@@ -73,9 +73,9 @@ def build_app(services: Services, *, sender: bool = True, scheduler: bool = True
     app.state.services = services
     api = build_api()
     api.state.services = services
+    app.include_router(webhooks.router)  # first: routes are tried in order, this is the hot path
     for router in (health.router, auth.router, language.router, routes.router, simulator.router):
         app.include_router(router)
-    app.include_router(webhooks.router)
     app.mount("/api/v1", api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(auth.LoginRequired, _to_login)

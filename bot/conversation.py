@@ -79,17 +79,9 @@ class Conversations:
             return Outcome(stored=False)
         found = await repo.address_with_returnee(db, inbound.channel, inbound.address)
         address, returnee = found if found else (None, None)
-        message = Message(
-            returnee_id=returnee.id if returnee else None,
-            direction="in",
-            channel=inbound.channel,
-            text=inbound.text or inbound.choice_id or "",
-            provider_id=inbound.external_id,
-            status="received",
-            created_at=now,
-            updated_at=now,
-        )
+        row = _inbound_row(inbound, returnee.id if returnee else None, now)
         if returnee is None or address is None:
+            message = Message(**row)
             db.add(message)
             await db.flush()
             linked = await self._link(db, inbound, now=now)
@@ -105,11 +97,9 @@ class Conversations:
             return Outcome(stored=True, returnee_id=linked.id, intent="start")
         conversation = await repo.conversation_of(db, returnee.id)
         reading = self._understand(inbound, returnee, conversation)
-        message.intent = reading.intent  # known before the insert: one statement, not two
-        message.enrollment_id = _asked_about(conversation)
-        address.last_inbound_at = now  # after the query above: flushed with the message, once
-        db.add(message)
-        turn = Turn(now=now, key=await _reply_key(db, inbound, message), purpose="reply")
+        row.update(intent=reading.intent, enrollment_id=_asked_about(conversation))
+        message_id = await repo.record_inbound(db, row, address, now=now)
+        turn = Turn(now=now, key=f"in:{message_id}", purpose="reply")
         await self._respond(db, returnee, address, conversation, inbound, reading, turn)
         return Outcome(stored=True, returnee_id=returnee.id, intent=reading.intent)
 
@@ -318,13 +308,20 @@ def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-async def _reply_key(db: AsyncSession, inbound: InboundMessage, message: Message) -> str:
-    """The idempotency key of what answers a message: its provider id, unique once received,
-    spares a flush (everything is then written in one flush at commit); else its row id."""
-    if inbound.external_id is not None:
-        return f"in:{inbound.channel}:{inbound.external_id}"
-    await db.flush()
-    return f"in:{message.id}"
+def _inbound_row(
+    inbound: InboundMessage, returnee_id: int | None, now: datetime
+) -> dict[str, object]:
+    """The columns of a received message."""
+    return {
+        "returnee_id": returnee_id,
+        "direction": "in",
+        "channel": inbound.channel,
+        "text": inbound.text or inbound.choice_id or "",
+        "provider_id": inbound.external_id,
+        "status": "received",
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _asked_about(conversation: Conversation | None) -> int | None:

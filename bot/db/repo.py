@@ -5,10 +5,11 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Insert, Select, Table, bindparam, select, update
+from sqlalchemy import Insert, Select, Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.db.models import (
     Address,
@@ -67,6 +68,29 @@ _ADDRESS_WITH_RETURNEE = (
 )
 _RETURNEE_LOCK = select(Returnee.id).where(Returnee.id == bindparam("id")).with_for_update()
 _CONVERSATION_OF = select(Conversation).where(Conversation.returnee_id == bindparam("id"))
+
+
+_MESSAGES = cast(Table, Message.__table__)
+_ADDRESSES = cast(Table, Address.__table__)
+_INSERT_MESSAGE = insert(_MESSAGES)
+_NOTE_INBOUND = (
+    update(_ADDRESSES)
+    .where(_ADDRESSES.c.id == bindparam("address_id"))
+    .values(last_inbound_at=bindparam("at"))
+)
+
+
+async def record_inbound(
+    db: AsyncSession, row: dict[str, object], address: Address, *, now: datetime
+) -> int:
+    """Insert a received message and note when its address last wrote; the message's id.
+
+    Core statements, not ORM objects: on the webhook's path they cost a third of a flush.
+    """
+    result = await db.execute(_INSERT_MESSAGE, row)
+    await db.execute(_NOTE_INBOUND, {"address_id": address.id, "at": now})
+    set_committed_value(address, "last_inbound_at", now)  # the loaded object agrees, unflushed
+    return int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
 
 
 async def address_with_returnee(
