@@ -10,6 +10,7 @@ from bot.db.models import AuditEvent, Enrollment, ScheduledSend
 from bot.services import Services
 from tests.bot.webapp import api_token, client
 from tests.builders import make_returnee, make_workshop
+from tests.conftest import FIXED_NOW
 
 WORKSHOP = {
     "title": "Atelier de Tunis",
@@ -31,7 +32,8 @@ async def _people(services: Services) -> list[int]:
 async def test_workshops_are_listed_and_filtered(services: Services) -> None:
     headers = await api_token(services)
     async with services.unit_of_work() as db:
-        dakar = (await make_workshop(db, now=utcnow(), starts_in=timedelta(days=3))).id
+        # before WORKSHOP's fixed date whatever day the tests run
+        dakar = (await make_workshop(db, now=FIXED_NOW, starts_in=timedelta(days=3))).id
     async with client(services) as http:
         tunis = (await http.post("/api/v1/workshops", json=WORKSHOP, headers=headers)).json()
         every = (await http.get("/api/v1/workshops", headers=headers)).json()
