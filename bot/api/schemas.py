@@ -131,6 +131,7 @@ class MessageOut(BaseModel):
     purpose: str | None
     intent: str | None
     error_code: str | None
+    enrollment_id: int | None  # the enrollment it was about; for a reply, what its question asked
     created_at: datetime
 
 

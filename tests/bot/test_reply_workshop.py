@@ -10,6 +10,7 @@ from bot.db.models import Enrollment, Message, Returnee, User, Workshop
 from bot.effects import Turn
 from bot.ports import InboundMessage
 from bot.services import Services
+from tests.bot.webapp import api_token, client
 from tests.builders import make_enrollment, make_returnee, make_workshop
 from tests.conftest import FIXED_NOW
 
@@ -81,3 +82,8 @@ async def test_a_reply_belongs_to_the_workshop_its_question_was_about(services: 
         ("bonne journée", "Prochain", "invited"),
         ("oui", "Suivant", "confirmed"),
     ]
+    headers = await api_token(services)
+    async with client(services) as http:
+        listed = await http.get(f"/api/v1/returnees/{awa.id}/messages", headers=headers)
+    inbound = [(m["text"], m["enrollment_id"]) for m in listed.json() if m["direction"] == "in"]
+    assert inbound == [("oui", later.id), ("bonne journée", None)]
