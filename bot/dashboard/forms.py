@@ -45,6 +45,7 @@ _MESSAGES: list[tuple[str, str]] = [
     (r"must be one of (?P<choices>.*)", N_("Choisissez parmi : {choices}.")),
     (r"no caseworker account '(?P<value>.*)'", N_("Aucun compte de conseiller « {value} ».")),
     (r"needs a UTC offset.*", N_("Indiquez une date et une heure.")),
+    (r"must be between the years 2000 and 2100", N_("L'année doit être entre 2000 et 2100.")),
     (r"must be after starts_at", N_("La fin doit venir après le début.")),
     (r"is cancelled", N_("L'atelier est annulé.")),
     (r"the workshop is already cancelled", N_("L'atelier est déjà annulé.")),
