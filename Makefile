@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test check lint types imports flows-check i18n bench browser-deps clean
+.PHONY: install run test check lint types imports flows-check i18n bench browser-deps clock-deps clean
 
 install: $(STAMP)
 
@@ -42,8 +42,14 @@ check: lint types imports flows-check
 browser-deps:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: install check browser-deps
+clock-deps:
+	@command -v faketime >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null)
+
+# The suite, then the tests that meet the wall clock (web app, channels, scheduler, browser)
+# again at another date and hour: see tests/shifted_clock.sh.
+test: install check browser-deps clock-deps
 	$(BIN)/pytest -q
+	tests/shifted_clock.sh $(BIN)/pytest -q -p no:cacheprovider tests/bot tests/channels tests/scheduler tests/browser
 
 # Two domains: messages (what returnees read; locales/babel.cfg) and dashboard (the caseworkers'
 # screens; locales/dashboard.cfg). Dashboard msgids are the French text: only English has a .po.
