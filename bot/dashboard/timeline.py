@@ -50,6 +50,11 @@ class Timeline:
     consents: list[ConsentEvent] = field(default_factory=list)
     older_messages: bool = False
 
+    @property
+    def workshop_titles(self) -> dict[int, str]:
+        """Each enrollment's workshop title: what a message about it is about."""
+        return {enrollment.id: workshop.title for enrollment, workshop in self.enrollments}
+
 
 async def build(db: AsyncSession, returnee: Returnee) -> Timeline:
     """Load and merge a returnee's rows, oldest first."""

@@ -1,5 +1,6 @@
 """Which workshop a reply is about: the one its question asked about, else the next one ahead."""
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from bot.db.models import Enrollment, Message, Returnee, User, Workshop
 from bot.effects import Turn
 from bot.ports import InboundMessage
 from bot.services import Services
-from tests.bot.webapp import api_token, client
+from tests.bot.webapp import add_user, api_token, client, sign_in
 from tests.builders import make_enrollment, make_returnee, make_workshop
 from tests.conftest import FIXED_NOW
 
@@ -87,3 +88,10 @@ async def test_a_reply_belongs_to_the_workshop_its_question_was_about(services: 
         listed = await http.get(f"/api/v1/returnees/{awa.id}/messages", headers=headers)
     inbound = [(m["text"], m["enrollment_id"]) for m in listed.json() if m["direction"] == "in"]
     assert inbound == [("oui", later.id), ("bonne journée", None)]
+    await add_user(services, "admin@example.org", role="admin")
+    async with client(services) as http:
+        await sign_in(http, "admin@example.org")
+        page = (await http.get(f"/returnees/{awa.id}")).text
+    tagged = re.findall(r'<span class="workshop" dir="auto">([^<]*)</span>', page)
+    # the invitation, its answer and the thanks; not the aside nor what answered it
+    assert tagged == ["Suivant"] * 3
