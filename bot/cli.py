@@ -18,10 +18,6 @@ from bot.settings import Settings, SettingsError, load
 Handler = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 
 
-class UsageError(Exception):
-    """Bad arguments: exit status 2."""
-
-
 def _iso(value: str) -> datetime:
     try:
         when = datetime.fromisoformat(value)

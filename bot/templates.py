@@ -71,11 +71,6 @@ def configured_catalog() -> Mapping[Key, Template]:
     return load_catalog(text, source="bot/whatsapp_templates.yaml")
 
 
-def configured_templates() -> Mapping[Key, str]:
-    """The configured templates' Content SIDs."""
-    return {key: t.sid for key, t in configured_catalog().items()}
-
-
 def wording(catalog: Mapping[Key, Template]) -> dict[Key, str]:
     """The templates whose wording is known, as text with {{1}} and {{2}}."""
     return {key: t.text for key, t in catalog.items() if t.text}

@@ -452,14 +452,3 @@ async def timeout_pass(
             async with db.begin_nested():
                 await conversations.time_out(db, conversation, now=now)
             summary.timed_out += 1
-
-
-async def cancel_stale(
-    db: AsyncSession, enrollment_ids: Sequence[int], *, reason: str, now: datetime
-) -> None:
-    """Cancel the planned sends of these enrollments (a workshop was rescheduled or cancelled)."""
-    await db.execute(
-        update(ScheduledSend)
-        .where(ScheduledSend.enrollment_id.in_(enrollment_ids), ScheduledSend.status == "planned")
-        .values(status="cancelled", reason=reason, decided_at=now)
-    )

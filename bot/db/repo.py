@@ -19,7 +19,6 @@ from bot.db.models import (
     Enrollment,
     InboundReceipt,
     Message,
-    OutboxItem,
     Returnee,
     ScheduledSend,
     Workshop,
@@ -227,9 +226,3 @@ async def messages_of(db: AsyncSession, returnee_id: int) -> Sequence[Message]:
         .order_by(Message.created_at, Message.id)
     )
     return result.scalars().all()
-
-
-async def outbox_for_message(db: AsyncSession, message_id: int) -> OutboxItem | None:
-    """Return the outbox row of a message."""
-    result = await db.execute(select(OutboxItem).where(OutboxItem.message_id == message_id))
-    return result.scalar_one_or_none()
