@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dashboard.access import scoped
+from bot.db import repo
 from bot.db.models import Enrollment, Message, Returnee, User, Workshop
 
 
@@ -37,7 +38,12 @@ async def recent_replies(
     ).all()
     answered = await _enrollments(db, {m.enrollment_id for _, m in rows if m.enrollment_id})
     unrelated = {r.id for r, m in rows if m.enrollment_id not in answered}
-    upcoming = await _next_enrollments(db, unrelated, now=now)
+    upcoming = {
+        rid: (workshop.title, enrollment.status)
+        for rid, (enrollment, workshop) in (
+            await repo.next_enrollments(db, unrelated, now=now)
+        ).items()
+    }
     out = []
     for returnee, message in rows:
         about = answered.get(message.enrollment_id) or upcoming.get(returnee.id)
@@ -66,25 +72,3 @@ async def _enrollments(db: AsyncSession, ids: set[int]) -> dict[int | None, tupl
         .where(Enrollment.id.in_(ids))
     )
     return {id_: (title, status) for id_, title, status in (await db.execute(query)).all()}
-
-
-async def _next_enrollments(
-    db: AsyncSession, ids: set[int], *, now: datetime
-) -> dict[int, tuple[str, str]]:
-    """Per returnee, the soonest workshop not over, else the last (as repo.next_enrollment)."""
-    if not ids:
-        return {}
-    query = (
-        select(Enrollment.returnee_id, Workshop.title, Enrollment.status, Workshop.ends_at)
-        .join(Workshop, Workshop.id == Enrollment.workshop_id)
-        .where(Enrollment.returnee_id.in_(ids))
-        .order_by(Workshop.starts_at)
-    )
-    chosen: dict[int, tuple[str, str]] = {}
-    settled: set[int] = set()
-    for returnee_id, title, status, ends_at in (await db.execute(query)).all():
-        if returnee_id not in settled:
-            chosen[returnee_id] = (title, status)  # the last one so far, kept if none is ahead
-            if ends_at >= now:
-                settled.add(returnee_id)
-    return chosen

@@ -143,23 +143,35 @@ async def returnee(db: AsyncSession, returnee_id: int) -> Returnee | None:
     return await db.get(Returnee, returnee_id)
 
 
+async def next_enrollments(
+    db: AsyncSession, returnee_ids: Collection[int], *, now: datetime
+) -> dict[int, tuple[Enrollment, Workshop]]:
+    """Per returnee, the enrollment a new flow is about: the soonest workshop not over, else
+    the last one."""
+    if not returnee_ids:
+        return {}
+    rows = await db.execute(
+        select(Enrollment, Workshop)
+        .join(Workshop, Workshop.id == Enrollment.workshop_id)
+        .where(Enrollment.returnee_id.in_(returnee_ids))
+        .order_by(Workshop.starts_at, Workshop.id)
+    )
+    chosen: dict[int, tuple[Enrollment, Workshop]] = {}
+    settled: set[int] = set()
+    for enrollment, workshop in rows.tuples():
+        if enrollment.returnee_id not in settled:
+            chosen[enrollment.returnee_id] = (enrollment, workshop)  # kept if none is ahead
+            if workshop.ends_at >= now:
+                settled.add(enrollment.returnee_id)
+    return chosen
+
+
 async def next_enrollment(
     db: AsyncSession, returnee_id: int, *, now: datetime
 ) -> Enrollment | None:
-    """Return the enrollment a new flow is about: the soonest workshop not over, else the last."""
-    by_workshop = (
-        select(Enrollment)
-        .join(Workshop, Workshop.id == Enrollment.workshop_id)
-        .where(Enrollment.returnee_id == returnee_id)
-    )
-    coming = await db.execute(
-        by_workshop.where(Workshop.ends_at >= now).order_by(Workshop.starts_at).limit(1)
-    )
-    found = coming.scalar_one_or_none()
-    if found is None:
-        past = await db.execute(by_workshop.order_by(Workshop.starts_at.desc()).limit(1))
-        found = past.scalar_one_or_none()
-    return found
+    """Return the enrollment a new flow is about (see next_enrollments)."""
+    found = (await next_enrollments(db, [returnee_id], now=now)).get(returnee_id)
+    return found[0] if found else None
 
 
 async def open_alert(db: AsyncSession, returnee_id: int, kind: str) -> Alert | None:
