@@ -38,28 +38,30 @@ async def insert_ignoring_conflicts(
     """Insert rows with Core, skipping those whose `key` columns exist already; the count added."""
     if not rows:
         return 0
-    make = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = make(table).on_conflict_do_nothing(index_elements=key)
+    statement = _insert_ignoring(db.get_bind().dialect.name, table, tuple(key))
     result = await db.execute(statement, rows)
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 @functools.cache
-def _receipt_insert(dialect: str) -> Insert:
-    # Built once: constructing a statement costs more than running it on SQLite.
+def _insert_ignoring(dialect: str, table: Table, key: tuple[str, ...]) -> Insert:
+    # Built once per table: on SQLite, building a statement costs more than running it.
     make = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    table = cast(Table, InboundReceipt.__table__)
-    return make(table).on_conflict_do_nothing(index_elements=["source", "external_id"])
+    return make(table).on_conflict_do_nothing(index_elements=list(key))
+
+
+_RECEIPTS = cast(Table, InboundReceipt.__table__)
 
 
 async def claim_receipt(db: AsyncSession, source: str, external_id: str, now: datetime) -> bool:
     """Record a provider id; False when it was already processed (a retry or a replay)."""
+    statement = _insert_ignoring(db.get_bind().dialect.name, _RECEIPTS, ("source", "external_id"))
     row = {"source": source, "external_id": external_id, "created_at": now}
-    result = await db.execute(_receipt_insert(db.get_bind().dialect.name), row)
+    result = await db.execute(statement, row)  # one row, not a list: no executemany
     return int(result.rowcount) == 1  # type: ignore[attr-defined]
 
 
-# The webhook's queries, built once with bound parameters (see _receipt_insert).
+# The webhook's queries, built once with bound parameters (see _insert_ignoring).
 _ADDRESS_WITH_RETURNEE = (
     select(Address, Returnee)
     .join(Returnee, Returnee.id == Address.returnee_id)
