@@ -46,6 +46,16 @@ class Reading:
 
 
 @dataclass(frozen=True, slots=True)
+class Waiting:
+    """A run waiting for a reply: its row, state, flow and the node that asked."""
+
+    conversation: Conversation
+    session: flows.Session
+    flow: flows.Flow
+    node: flows.Node
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What handling an inbound message did (for the webhook answer and the tests)."""
 
@@ -96,11 +106,14 @@ class Conversations:
             await self._say(db, linked, Turn(now=now, key=f"in:{message.id}"), messages.LINKED)
             return Outcome(stored=True, returnee_id=linked.id, intent="start")
         conversation = await repo.conversation_of(db, returnee.id)
-        reading = self._understand(inbound, returnee, conversation)
-        row.update(intent=reading.intent, enrollment_id=_asked_about(conversation))
+        waiting = self._waiting(conversation)
+        reading = self._understand(inbound, returnee, waiting)
+        # the workshop a reply belongs to: the one the open question was about
+        about = _int(waiting.session.fields.get("enrollment_id")) if waiting else None
+        row.update(intent=reading.intent, enrollment_id=about)
         message_id = await repo.record_inbound(db, row, address, now=now)
         turn = Turn(now=now, key=f"in:{message_id}", purpose="reply")
-        await self._respond(db, returnee, address, conversation, inbound, reading, turn)
+        await self._respond(db, returnee, address, waiting, inbound, reading, turn)
         return Outcome(stored=True, returnee_id=returnee.id, intent=reading.intent)
 
     async def _link(
@@ -117,9 +130,9 @@ class Conversations:
         return None
 
     def _understand(
-        self, inbound: InboundMessage, returnee: Returnee, conversation: Conversation | None
+        self, inbound: InboundMessage, returnee: Returnee, waiting: Waiting | None
     ) -> Reading:
-        node = self._waiting_node(conversation)
+        node = waiting.node if waiting else None
         ask = node.ask() if node else None
         question = node.wait.question if node and node.wait else "any"
         choices = [c.id for c in ask.choices] if ask else []
@@ -137,24 +150,26 @@ class Conversations:
             )
         )
 
-    def _waiting_node(self, conversation: Conversation | None) -> flows.Node | None:
+    def _waiting(self, conversation: Conversation | None) -> Waiting | None:
+        """The run waiting for this reply, read once per message; None if none is."""
         if conversation is None or conversation.status != flows.Status.WAITING.value:
             return None
         session = serialize.load(conversation.session)
         flow = self.registry.get(session.flow_id)
-        return flow.node(session.node_id) if flow and session.node_id else None
+        node = flow.node(session.node_id) if flow and session.node_id else None
+        return Waiting(conversation, session, flow, node) if flow and node else None
 
     async def _respond(
         self,
         db: AsyncSession,
         returnee: Returnee,
         address: Address,
-        conversation: Conversation | None,
+        waiting: Waiting | None,
         inbound: InboundMessage,
         reading: Reading,
         turn: Turn,
     ) -> None:
-        node = self._waiting_node(conversation)
+        node = waiting.node if waiting else None
         choice_id = reading.choice_id  # a button or an option number: the flow's own answer
         if choice_id is not None:
             pass
@@ -167,11 +182,10 @@ class Conversations:
             return
         if returnee.opted_out or address.opted_out:
             return  # stored; nothing is sent to someone who said stop
-        if node is None or conversation is None:
+        if waiting is None:
             await self._say(db, returnee, turn, messages.RECEIVED)
             return
-        session = serialize.load(conversation.session)
-        flow = self.registry[session.flow_id]
+        session, flow = waiting.session, waiting.flow
         resume = flows.MessageReceived(
             text=inbound.text, intent=reading.intent, score=reading.score, choice_id=choice_id
         )
@@ -184,7 +198,7 @@ class Conversations:
             enrollment_id=enrollment_id,
             params=await self.params(db, returnee, session.fields),
         )
-        await effects.apply(db, returnee, conversation, sprint, turn)
+        await effects.apply(db, returnee, waiting.conversation, sprint, turn)
 
     async def _global(
         self, db: AsyncSession, returnee: Returnee, address: Address, reading: Reading, turn: Turn
@@ -322,10 +336,3 @@ def _inbound_row(
         "created_at": now,
         "updated_at": now,
     }
-
-
-def _asked_about(conversation: Conversation | None) -> int | None:
-    """The enrollment the open question is about: the workshop a reply belongs to."""
-    if conversation is None or conversation.status != flows.Status.WAITING.value:
-        return None
-    return _int(conversation.session.get("fields", {}).get("enrollment_id"))
